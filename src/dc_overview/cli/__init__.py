@@ -1,0 +1,33 @@
+"""`dc-overview`: thin click commands that parse, call a service and print."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from dc_overview import __version__
+from dc_overview.cli import keys, render, serve, servers, tokens, users
+from dc_overview.cli.common import CliState
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Config dir (default /etc/dc-overview or $DC_OVERVIEW_CONFIG_DIR).",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Data dir (default /var/lib/dc-overview or $DC_OVERVIEW_DATA).",
+)
+@click.version_option(__version__, prog_name="dc-overview")
+@click.pass_context
+def main(ctx: click.Context, config_dir: Path | None, data_dir: Path | None) -> None:
+    """DC Overview: monitoring for GPU datacenters."""
+    ctx.obj = CliState(config_dir=config_dir, data_dir=data_dir)
+
+
+for command in (serve.serve, servers.group, keys.group, users.group, tokens.group, render.group):
+    main.add_command(command)

@@ -1,0 +1,1 @@
+"""Grafana: status, and (later) datasource and dashboard provisioning."""

@@ -1,0 +1,1 @@
+"""Prometheus: target files, prometheus.yml, and the query client."""
