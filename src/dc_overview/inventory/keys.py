@@ -6,6 +6,7 @@ import base64
 import hashlib
 from pathlib import Path
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy import func, select
@@ -38,7 +39,7 @@ def _load_private(text: str):
                 "the key is protected by a passphrase; remove it first "
                 "(ssh-keygen -p -N '' -f KEYFILE) or generate a new key",
             ) from exc
-        except (ValueError, serialization.UnsupportedAlgorithm):
+        except (ValueError, UnsupportedAlgorithm):
             continue
     raise ValidationFailed.single(
         "private_key", "not an OpenSSH or PEM private key (paste the whole file, BEGIN to END)"

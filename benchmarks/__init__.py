@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that start the real stack and print figures (they assert no limits)."""
