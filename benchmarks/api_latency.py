@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+from tests.support.processes import Daemon, free_port
+from tests.support.stack import start_app, start_prometheus
 
 from benchmarks.common import (
     admin_token,
@@ -30,6 +32,7 @@ from benchmarks.common import (
     log_tails,
     login_session,
     percentiles,
+    port_of,
     prepared_services,
     stop_all,
     token_session,
@@ -37,8 +40,6 @@ from benchmarks.common import (
 from dc_overview.cli.serve import serve
 from dc_overview.prometheus.client import PrometheusClient
 from dc_overview.services import Services
-from tests.support.processes import Daemon, free_port
-from tests.support.stack import start_app, start_prometheus
 
 API_P99_GOAL_MS = 50.0
 WARM_UP = 20
@@ -78,9 +79,7 @@ def seed_fleet(services: Services, count: int, exporter_port: int) -> float:
                 "ssh_port": 22,
                 "has_gpu": True,
                 "labels": {"rack": f"r{i // 40:03d}", "site": "bench"},
-                "exporters": {
-                    "node": {"enabled": True, "installed": True, "port": exporter_port}
-                },
+                "exporters": {"node": {"enabled": True, "installed": True, "port": exporter_port}},
             }
         )
     services.targets.publish()
@@ -150,15 +149,18 @@ def report(label: str, run: Run, goal_ms: float | None) -> None:
         print(f"  {'':<22} p99/goal = {stats['p99']:.1f}/{goal_ms:.0f} ms = {ratio:.2f}")
 
 
-def measure(name: str, session: requests.Session, url: str, args: argparse.Namespace,
-            goal_ms: float | None) -> None:  # fmt: skip
-    for _ in range(min(WARM_UP, args.requests)):
+def measure(
+    name: str, session: requests.Session, url: str, args: argparse.Namespace, goal_ms: float | None
+) -> None:
+    """Warm up, then one sequential and one concurrent run of `args.requests` requests each."""
+    warm_up = min(WARM_UP, args.requests)
+    for _ in range(warm_up):
         fetch(session, url)
     first = sequential(session, url, args.requests)
-    print(f"{name}  (response {first.body_bytes / 1024:.0f} KiB, {WARM_UP} warm-up requests)")
+    print(f"{name}  (response {first.body_bytes / 1024:.0f} KiB, {warm_up} warm-up requests)")
     report("sequential, 1 client", first, goal_ms)
-    report(f"concurrent, {args.concurrency} clients", concurrent(
-        session, url, args.requests, args.concurrency), goal_ms)  # fmt: skip
+    second = concurrent(session, url, args.requests, args.concurrency)
+    report(f"concurrent, {args.concurrency} clients", second, goal_ms)
 
 
 def print_header(args: argparse.Namespace, seed_seconds: float, scrape_wait: float) -> None:
@@ -184,16 +186,19 @@ def run_benchmark(args: argparse.Namespace, root: Path, daemons: list[Daemon]) -
         token = admin_token(services)
     finally:
         services.close()
-    daemons.append(start_prometheus(settings.prometheus_dir / "prometheus.yml",
-                                    int(settings.prometheus_self_target.rsplit(":", 1)[1]),
-                                    root / "prometheus"))  # fmt: skip
+    config = settings.prometheus_dir / "prometheus.yml"
+    daemons.append(
+        start_prometheus(config, port_of(settings.prometheus_self_target), root / "prometheus")
+    )
     workers = next(p.default for p in serve.params if p.name == "workers")
-    server = start_app(settings, int(settings.bind.rsplit(":", 1)[1]), root / "logs", workers)
+    server = start_app(settings, port_of(settings.bind), root / "logs", workers)
     daemons.append(server.daemon)
     scrape_wait = wait_for_scrapes(settings.prometheus_url, args.servers)
     print_header(args, seed_seconds, scrape_wait)
-    measure("GET /api/servers (bearer token)", token_session(token),
-            f"{server.url}/api/servers", args, API_P99_GOAL_MS)  # fmt: skip
+    api = token_session(token)
+    measure(
+        "GET /api/servers (bearer token)", api, f"{server.url}/api/servers", args, API_P99_GOAL_MS
+    )
     print()
     dashboard = login_session(server.url, settings.admin_username, server.admin_password)
     measure("GET / (dashboard, logged-in session)", dashboard, f"{server.url}/", args, None)

@@ -11,11 +11,11 @@ import statistics
 from pathlib import Path
 
 import requests
+from tests.support.processes import Daemon, free_port
 
 from dc_overview.bootstrap import prepare
 from dc_overview.services import Services, build_services
 from dc_overview.settings import Settings
-from tests.support.processes import Daemon, free_port
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -32,6 +32,11 @@ def bench_settings(root: Path, prometheus_port: int, app_port: int, **overrides)
         "bind": f"127.0.0.1:{app_port}",
     }
     return Settings(**{**values, **overrides})
+
+
+def port_of(address: str) -> int:
+    """The port of a "host:port" setting such as `bind`."""
+    return int(address.rsplit(":", 1)[1])
 
 
 def prepared_services(settings: Settings) -> Services:

@@ -15,6 +15,7 @@ from dc_overview.prometheus.targets import JOB_BY_EXPORTER, JOBS
 UP_QUERY = 'up{job=~"' + "|".join(JOBS) + '"}'
 GPU_COUNT_QUERY = "count by (instance) (DCGM_FI_DEV_GPU_TEMP)"
 GPU_HOTTEST_QUERY = "max by (instance) (DCGM_FI_DEV_GPU_TEMP)"
+JOBS_BY_KIND = tuple(JOB_BY_EXPORTER.items())
 
 
 @dataclass
@@ -78,7 +79,7 @@ def build_dashboard(servers: list[Server], client: PrometheusClient) -> Dashboar
     rows = [
         ServerRow(
             server=server,
-            jobs={job: job_state(server, job, kind, metrics) for kind, job in JOB_BY_EXPORTER.items()},
+            jobs={job: job_state(server, job, kind, metrics) for kind, job in JOBS_BY_KIND},
             gpu_count=metrics.gpu_count.get(server.name),
             gpu_hottest=metrics.gpu_hottest.get(server.name),
         )

@@ -13,12 +13,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 
 from dc_overview.inventory.errors import Conflict, ValidationFailed
-from dc_overview.inventory.models import EXPORTER_KINDS, Server
+from dc_overview.inventory.models import Server
 from dc_overview.prometheus.status import targets_with_health
 from dc_overview.prometheus.targets import JOB_BY_EXPORTER
 from dc_overview.web.context import current_user, services
 from dc_overview.web.dashboard import build_dashboard
 from dc_overview.web.ui_forms import (
+    FORM_FIELDS,
     check_server_data,
     form_values,
     new_server_values,
@@ -102,16 +103,12 @@ def _server_form(
     values: dict[str, Any], server: Server | None, errors: dict[str, str] | None = None
 ) -> str:
     errors = errors or {}
-    shown = {"name", "server_ip", "ssh_user", "ssh_port", "ssh_key_id", "bmc_ip", "has_gpu",
-             "labels", "exporters"}
-    shown |= {f"exporters.{kind}.{part}" for kind in EXPORTER_KINDS
-              for part in ("enabled", "installed", "port")}
     return render_template(
         "server_form.html",
         server=server,
         values=values,
         errors=errors,
-        other_errors={f: m for f, m in errors.items() if f not in shown},
+        other_errors={f: m for f, m in errors.items() if f not in FORM_FIELDS},
         keys=services().keys.list_keys(),
         exporter_titles=EXPORTER_TITLES,
     )
@@ -140,9 +137,7 @@ def _keys_page(
     """The key list with usage counts, and the generate/upload forms (with their errors)."""
     key_service = services().keys
     listed = [(key, key_service.usage(key.id)) for key in key_service.list_keys()]
-    return render_template(
-        "keys.html", keys=listed, errors=errors or {}, values=values or {}
-    )
+    return render_template("keys.html", keys=listed, errors=errors or {}, values=values or {})
 
 
 @bp.post("/keys/generate")

@@ -16,7 +16,13 @@ from dc_overview.inventory.models import EXPORTER_KINDS, Server
 from dc_overview.inventory.validation import ServerCreate, ServerUpdate, parse
 
 TEXT_FIELDS = ("name", "server_ip", "ssh_user")
-EXPORTER_FLAGS = ("enabled", "installed")
+EXPORTER_PARTS = ("enabled", "installed", "port")
+# Fields the server form shows errors next to; errors on any other field go in the banner.
+FORM_FIELDS = frozenset(
+    {"name", "server_ip", "ssh_user", "ssh_port", "ssh_key_id", "bmc_ip", "has_gpu", "labels"}
+    | {f"exporters.{kind}" for kind in EXPORTER_KINDS}
+    | {f"exporters.{kind}.{part}" for kind in EXPORTER_KINDS for part in EXPORTER_PARTS}
+)
 
 
 def new_server_values() -> dict[str, Any]:
