@@ -30,20 +30,22 @@ def login():
         return render_template("login.html", next=request.args.get("next", ""))
     username = request.form.get("username", "")[:63]
     password = request.form.get("password", "")[:1024]
+    next_page = request.form.get("next", "")
     try:
         user = services().accounts.authenticate(username, password, request.remote_addr or "?")
     except LoginRateLimited as exc:
-        return render_template("login.html", error=str(exc), username=username), 429
+        page = render_template("login.html", error=str(exc), username=username, next=next_page)
+        return page, 429
     if user is None:
         error = "Wrong user name or password."
-        return render_template("login.html", error=error, username=username), 401
+        return render_template("login.html", error=error, username=username, next=next_page), 401
     csrf = session.get("csrf")
     session.clear()
     session["user_id"] = user.id
     if csrf:
         session["csrf"] = csrf
     flash(f"Signed in as {user.username}.")
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(_safe_next(next_page))
 
 
 @bp.post("/logout")

@@ -30,3 +30,15 @@ document.addEventListener("click", (event) => {
     done();
   }
 });
+
+// On the add form, "has GPUs" also ticks dc-exporter (as the API's defaults do),
+// until the user sets that checkbox by hand.
+document.addEventListener("change", (event) => {
+  const box = event.target;
+  if (box.dataset && box.dataset.toggles) {
+    const target = document.getElementById(box.dataset.toggles);
+    if (target && !target.dataset.touched) target.checked = box.checked;
+  } else if (box.type === "checkbox") {
+    box.dataset.touched = "1";
+  }
+});

@@ -1,0 +1,1 @@
+"""Small standalone exporters that run on the workers (prometheus_client, no Flask)."""
