@@ -52,7 +52,7 @@ def admin_password(app: Flask, settings: Settings) -> str:
     return settings.secret_file("admin_password").read_text().strip()
 
 
-def services_of(app: Flask):  # noqa: ANN201
+def services_of(app: Flask):
     return app.extensions["dc_overview"]
 
 

@@ -14,6 +14,8 @@ def _environment() -> Environment:
         loader=PackageLoader("dc_overview", "templates"),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
         autoescape=False,
     )
 

@@ -68,7 +68,7 @@ def test_upload_dedupes_by_fingerprint(
         ({}, "name"),
     ],
 )
-def test_bad_key_input(client, app, headers, body, field) -> None:  # noqa: ANN001
+def test_bad_key_input(client, app, headers, body, field) -> None:
     before = inventory_snapshot(services_of(app))
     response = client.post("/api/ssh-keys", json=body, headers=headers)
     assert response.status_code == 422

@@ -13,7 +13,7 @@ from dc_overview.web import create_app
 from tests.conftest import bearer, make_settings, services_of
 
 
-def test_openapi_documents_every_api_route(client: FlaskClient, app: Flask, admin_token) -> None:  # noqa: ANN001
+def test_openapi_documents_every_api_route(client: FlaskClient, app: Flask, admin_token) -> None:
     doc = client.get("/api/openapi.json", headers=bearer(admin_token)).get_json()
     assert doc["openapi"].startswith("3.")
     documented = {
@@ -65,7 +65,7 @@ class _GrafanaHealth(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def log_message(self, *args) -> None:  # noqa: ANN002
+    def log_message(self, *args) -> None:
         pass
 
 
@@ -77,7 +77,7 @@ def grafana_url() -> Iterator[str]:
     server.shutdown()
 
 
-def test_grafana_present_reports_version(tmp_path, grafana_url: str) -> None:  # noqa: ANN001
+def test_grafana_present_reports_version(tmp_path, grafana_url: str) -> None:
     app = create_app(make_settings(tmp_path, grafana_url=grafana_url))
     dashboards = services_of(app).settings.config_dir / "grafana" / "dashboards"
     dashboards.mkdir(parents=True)

@@ -13,8 +13,8 @@ GOOD = {"name": "gpu-01", "server_ip": "10.0.0.11"}
 
 
 @pytest.fixture
-def api(client: FlaskClient, admin_token: str):  # noqa: ANN201
-    def call(method: str, path: str, body=None, raw: bytes | None = None, **kwargs):  # noqa: ANN001, ANN202
+def api(client: FlaskClient, admin_token: str):
+    def call(method: str, path: str, body=None, raw: bytes | None = None, **kwargs):
         headers = bearer(admin_token) | kwargs.pop("headers", {})
         if raw is not None:
             kwargs["data"] = raw
@@ -26,7 +26,7 @@ def api(client: FlaskClient, admin_token: str):  # noqa: ANN201
     return call
 
 
-def test_create_read_update_delete(api, app: Flask) -> None:  # noqa: ANN001
+def test_create_read_update_delete(api, app: Flask) -> None:
     created = api("POST", "/api/servers", GOOD | {"labels": {"rack": "A1"}, "has_gpu": True})
     assert created.status_code == 201, created.get_json()
     server = created.get_json()
@@ -36,7 +36,8 @@ def test_create_read_update_delete(api, app: Flask) -> None:  # noqa: ANN001
     assert server["exporters"]["dc"]["enabled"] is True
     assert api("GET", f"/api/servers/{server['id']}").get_json()["labels"] == {"rack": "A1"}
 
-    patched = api("PATCH", f"/api/servers/{server['id']}", {"ssh_port": 2222, "bmc_ip": "10.1.0.11"})
+    change = {"ssh_port": 2222, "bmc_ip": "10.1.0.11"}
+    patched = api("PATCH", f"/api/servers/{server['id']}", change)
     assert patched.status_code == 200
     assert (patched.get_json()["ssh_port"], patched.get_json()["bmc_ip"]) == (2222, "10.1.0.11")
     assert [s["name"] for s in api("GET", "/api/servers").get_json()] == ["gpu-01"]
@@ -46,7 +47,7 @@ def test_create_read_update_delete(api, app: Flask) -> None:  # noqa: ANN001
     assert services_of(app).fleet.list_servers() == []
 
 
-def test_installed_exporter_reaches_the_target_file(api, app: Flask) -> None:  # noqa: ANN001
+def test_installed_exporter_reaches_the_target_file(api, app: Flask) -> None:
     body = GOOD | {"exporters": {"node": {"installed": True, "port": 9101}}}
     server_id = api("POST", "/api/servers", body).get_json()["id"]
     node = json.loads(services_of(app).targets.file_for("node").read_text())
@@ -77,7 +78,7 @@ BAD_CREATES = [
 
 
 @pytest.mark.parametrize("body, field", BAD_CREATES)
-def test_bad_create_names_field_and_changes_nothing(api, app, body, field) -> None:  # noqa: ANN001
+def test_bad_create_names_field_and_changes_nothing(api, app, body, field) -> None:
     api("POST", "/api/servers", {"name": "existing", "server_ip": "10.9.9.9"})
     before = inventory_snapshot(services_of(app))
     response = api("POST", "/api/servers", body)
@@ -93,7 +94,7 @@ def test_bad_create_names_field_and_changes_nothing(api, app, body, field) -> No
         ({"name": "other", "server_ip": "10.9.9.9"}, "server_ip"),
     ],
 )
-def test_duplicates_are_refused(api, app, body, field) -> None:  # noqa: ANN001
+def test_duplicates_are_refused(api, app, body, field) -> None:
     api("POST", "/api/servers", {"name": "existing", "server_ip": "10.9.9.9"})
     before = inventory_snapshot(services_of(app))
     response = api("POST", "/api/servers", body)
@@ -113,7 +114,7 @@ def test_duplicates_are_refused(api, app, body, field) -> None:  # noqa: ANN001
         (b'{"name": "' + b"x" * 70000 + b'"}', {}, 413),
     ],
 )
-def test_malformed_and_oversized_bodies(api, app, raw, headers, status) -> None:  # noqa: ANN001
+def test_malformed_and_oversized_bodies(api, app, raw, headers, status) -> None:
     before = inventory_snapshot(services_of(app))
     for method, path in (("POST", "/api/servers"), ("PATCH", "/api/servers/1")):
         if method == "PATCH":
@@ -136,7 +137,7 @@ def test_malformed_and_oversized_bodies(api, app, raw, headers, status) -> None:
         ({"exporters": {"nvidia": {"enabled": True}}}, "exporters"),
     ],
 )
-def test_bad_patch_changes_nothing(api, app, body, field) -> None:  # noqa: ANN001
+def test_bad_patch_changes_nothing(api, app, body, field) -> None:
     api("POST", "/api/servers", {"name": "taken", "server_ip": "10.0.0.9"})
     server_id = api("POST", "/api/servers", GOOD).get_json()["id"]
     before = inventory_snapshot(services_of(app))
@@ -146,7 +147,7 @@ def test_bad_patch_changes_nothing(api, app, body, field) -> None:  # noqa: ANN0
     assert inventory_snapshot(services_of(app)) == before
 
 
-def test_unknown_ids_are_404(api) -> None:  # noqa: ANN001
+def test_unknown_ids_are_404(api) -> None:
     assert api("GET", "/api/servers/42").status_code == 404
     assert api("PATCH", "/api/servers/42", {"ssh_port": 23}).status_code == 404
     assert api("DELETE", "/api/servers/42").status_code == 404

@@ -10,18 +10,18 @@ from dc_overview.cli import main
 
 
 @pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("DC_OVERVIEW_PROMETHEUS_URL", "http://127.0.0.1:1/prometheus")
     dirs = ["--config-dir", str(tmp_path / "config"), "--data-dir", str(tmp_path / "data")]
     runner = CliRunner()
 
-    def invoke(*args: str, stdin: str | None = None):  # noqa: ANN202
+    def invoke(*args: str, stdin: str | None = None):
         return runner.invoke(main, [*dirs, *args], input=stdin)
 
     return invoke
 
 
-def test_servers_add_list_show_remove(run, tmp_path: Path) -> None:  # noqa: ANN001
+def test_servers_add_list_show_remove(run, tmp_path: Path) -> None:
     added = run("servers", "add", "gpu-01", "--ip", "10.0.0.1", "--label", "rack=A1",
                 "--installed", "node", "--gpu")  # fmt: skip
     assert added.exit_code == 0, added.output
@@ -39,7 +39,7 @@ def test_servers_add_list_show_remove(run, tmp_path: Path) -> None:  # noqa: ANN
     assert json.loads((tmp_path / "config/prometheus/targets/node.json").read_text()) == []
 
 
-def test_invalid_server_names_the_field_and_changes_nothing(run) -> None:  # noqa: ANN001
+def test_invalid_server_names_the_field_and_changes_nothing(run) -> None:
     result = run("servers", "add", "gpu-01", "--ip", "10.0.0.999", "--ssh-port", "70000")
     assert result.exit_code == 2
     assert "server_ip" in result.output and "ssh_port" in result.output
@@ -47,13 +47,13 @@ def test_invalid_server_names_the_field_and_changes_nothing(run) -> None:  # noq
     assert json.loads(run("servers", "list", "--json").output) == []
 
 
-def test_unknown_server_is_a_clean_error(run) -> None:  # noqa: ANN001
+def test_unknown_server_is_a_clean_error(run) -> None:
     result = run("servers", "remove", "nope", "--yes")
     assert result.exit_code == 1
     assert "no server named 'nope'" in result.output
 
 
-def test_keys_generate_import_list(run, tmp_path: Path) -> None:  # noqa: ANN001
+def test_keys_generate_import_list(run, tmp_path: Path) -> None:
     generated = run("keys", "generate", "fleet")
     assert generated.exit_code == 0, generated.output
     assert "ssh-ed25519 " in generated.output
@@ -63,7 +63,7 @@ def test_keys_generate_import_list(run, tmp_path: Path) -> None:  # noqa: ANN001
     assert "fleet" in run("keys", "list").output
 
 
-def test_users_create_reads_password_from_stdin(run) -> None:  # noqa: ANN001
+def test_users_create_reads_password_from_stdin(run) -> None:
     created = run("users", "create", "ops", "--role", "admin", "--password-stdin",
                   stdin="a-long-password\n")  # fmt: skip
     assert created.exit_code == 0, created.output
@@ -74,7 +74,7 @@ def test_users_create_reads_password_from_stdin(run) -> None:  # noqa: ANN001
     assert "ops" in run("users", "list").output
 
 
-def test_tokens_create_and_revoke(run) -> None:  # noqa: ANN001
+def test_tokens_create_and_revoke(run) -> None:
     created = run("tokens", "create", "script", "--user", "admin")
     assert created.exit_code == 0, created.output
     assert created.output.strip().splitlines()[-1].startswith("dco_")
@@ -82,7 +82,7 @@ def test_tokens_create_and_revoke(run) -> None:  # noqa: ANN001
     assert "yes" in run("tokens", "list").output
 
 
-def test_render_prometheus(run, tmp_path: Path) -> None:  # noqa: ANN001
+def test_render_prometheus(run, tmp_path: Path) -> None:
     result = run("render", "prometheus")
     assert result.exit_code == 0, result.output
     text = (tmp_path / "config/prometheus/prometheus.yml").read_text()
@@ -92,7 +92,7 @@ def test_render_prometheus(run, tmp_path: Path) -> None:  # noqa: ANN001
     assert "--web.enable-lifecycle" in unreachable.output
 
 
-def test_bad_environment_setting_is_a_usage_error(run, monkeypatch) -> None:  # noqa: ANN001
+def test_bad_environment_setting_is_a_usage_error(run, monkeypatch) -> None:
     monkeypatch.setenv("DC_OVERVIEW_SCRAPE_INTERVAL", "fast")
     result = run("servers", "list")
     assert result.exit_code == 2

@@ -14,6 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from dc_overview.inventory.models import EXPORTER_KINDS, Exporter, Server
+from dc_overview.inventory.views import bump_revision
 from dc_overview.web.dashboard import GPU_COUNT_QUERY, GPU_HOTTEST_QUERY, UP_QUERY
 from tests.conftest import CSRF_RE, login, services_of
 from tests.support.snapshot import inventory_snapshot
@@ -322,6 +323,7 @@ def test_dashboard_joins_prometheus_answers_without_per_server_queries(
                 Server(name=f"gpu-{number:04}", server_ip=f"10.{number // 250}.{number % 250}.1",
                        has_gpu=True, labels={}, exporters=exporters)
             )  # fmt: skip
+        bump_revision(session)  # rows written behind the service's back: tell its cache
     prometheus = RecordingPrometheus(
         {
             UP_QUERY: [

@@ -18,6 +18,7 @@ from dc_overview.inventory.validation import (
     ServerUpdate,
     parse,
 )
+from dc_overview.inventory.views import ServerCache, ServerView, bump_revision, load_servers
 
 ChangeListener = Callable[[], None]
 
@@ -28,23 +29,29 @@ class FleetService:
     def __init__(self, db: Database, listeners: list[ChangeListener] | None = None) -> None:
         self.db = db
         self.listeners = listeners or []
+        self.cache = ServerCache(db)
 
-    def list_servers(self) -> list[Server]:
+    def list_servers(self) -> list[ServerView]:
+        return self.cache.servers()[1]
+
+    def revision(self) -> int:
+        return self.cache.servers()[0]
+
+    def get(self, server_id: int) -> ServerView:
         with self.db.session() as session:
-            return list(session.scalars(select(Server).order_by(Server.name)).unique())
+            found = load_servers(session, server_id)
+        if not found:
+            raise NotFound(f"no server with id {server_id}")
+        return found[0]
 
-    def get(self, server_id: int) -> Server:
+    def find_by_name(self, name: str) -> ServerView:
         with self.db.session() as session:
-            return _load(session, server_id)
+            server_id = session.scalar(select(Server.id).where(Server.name == name))
+        if server_id is None:
+            raise NotFound(f"no server named {name!r}")
+        return self.get(server_id)
 
-    def find_by_name(self, name: str) -> Server:
-        with self.db.session() as session:
-            server = session.scalar(select(Server).where(Server.name == name))
-            if server is None:
-                raise NotFound(f"no server named {name!r}")
-            return server
-
-    def create(self, data: Mapping[str, Any]) -> Server:
+    def create(self, data: Mapping[str, Any]) -> ServerView:
         spec = parse(ServerCreate, dict(data))
         with self.db.session() as session:
             _check_unique(session, spec.name, spec.server_ip, spec.ssh_port, exclude_id=None)
@@ -55,10 +62,11 @@ class FleetService:
             session.add(server)
             _flush(session)
             server_id = server.id
+            bump_revision(session)
         self._notify()
         return self.get(server_id)
 
-    def update(self, server_id: int, data: Mapping[str, Any]) -> Server:
+    def update(self, server_id: int, data: Mapping[str, Any]) -> ServerView:
         spec = parse(ServerUpdate, dict(data))
         changes = spec.model_dump(exclude_unset=True, exclude={"exporters"})
         with self.db.session() as session:
@@ -76,13 +84,15 @@ class FleetService:
                 setattr(server, field, value)
             _apply_exporters(server, spec.exporters or {})
             _flush(session)
+            bump_revision(session)
         self._notify()
         return self.get(server_id)
 
-    def delete(self, server_id: int) -> Server:
+    def delete(self, server_id: int) -> ServerView:
+        server = self.get(server_id)
         with self.db.session() as session:
-            server = _load(session, server_id)
-            session.delete(server)
+            session.delete(_load(session, server_id))
+            bump_revision(session)
         self._notify()
         return server
 

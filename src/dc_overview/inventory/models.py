@@ -34,6 +34,15 @@ class Base(DeclarativeBase):
     pass
 
 
+class InventoryRevision(Base):
+    """One row whose counter rises with every change to the fleet (cache invalidation)."""
+
+    __tablename__ = "inventory_revision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class SshKey(Base):
     __tablename__ = "ssh_keys"
 

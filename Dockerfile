@@ -1,0 +1,1 @@
+src/dc_overview/deploy/docker/app.Dockerfile

@@ -1,0 +1,1 @@
+"""Deployment on the master: Docker engine operations, image builds, compose, quickstart."""

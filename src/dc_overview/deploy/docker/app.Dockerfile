@@ -1,0 +1,33 @@
+# The DC Overview app image. The build context is a source tree (pyproject.toml, README.md, src/):
+# the repository itself, or the one `dc-overview images build` assembles from the installed package.
+ARG BASE_IMAGE=debian:bookworm-slim
+FROM ${BASE_IMAGE}
+
+ARG APP_UID=10001
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      ca-certificates python3 python3-venv openssh-client \
+ && rm -rf /var/lib/apt/lists/*
+
+COPY pyproject.toml README.md /build/
+COPY src /build/src
+RUN python3 -m venv /opt/dc-overview \
+ && PIP_CERT=/etc/ssl/certs/ca-certificates.crt PIP_DISABLE_PIP_VERSION_CHECK=1 \
+      /opt/dc-overview/bin/pip install --no-cache-dir /build \
+ && rm -rf /build
+
+RUN useradd --system --uid ${APP_UID} --home-dir /data --shell /usr/sbin/nologin dcoverview \
+ && mkdir -p /data /etc/dc-overview \
+ && chown dcoverview:dcoverview /data /etc/dc-overview
+
+USER ${APP_UID}
+ENV PATH=/opt/dc-overview/bin:$PATH \
+    DC_OVERVIEW_DATA=/data \
+    DC_OVERVIEW_CONFIG_DIR=/etc/dc-overview \
+    DC_OVERVIEW_BIND=0.0.0.0:5001
+VOLUME ["/data"]
+EXPOSE 5001
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["python3", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:5001/api/health', timeout=4).status != 200)"]
+ENTRYPOINT ["dc-overview"]
+CMD ["serve", "--workers", "2"]

@@ -1,0 +1,1 @@
+"""Ways to read the GPUs: NVML (default), `nvidia-smi -q -x` (fallback), BAR0 registers (extras)."""

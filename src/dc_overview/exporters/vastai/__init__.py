@@ -1,0 +1,1 @@
+"""vastai-exporter: Vast.ai account balance, machines and earnings for Prometheus."""
