@@ -27,6 +27,9 @@ class Settings:
     prometheus_config_root: Path | None = None
     prometheus_token_file: Path | None = None
     scrape_interval: str = "5s"
+    remote_write_url: str | None = None
+    remote_write_username: str | None = None
+    remote_write_password_file: Path | None = None
     site_name: str = "DC Overview"
     admin_username: str = "admin"
     proxy_hops: int = 1
@@ -85,6 +88,9 @@ _ENV_FIELDS = {
     "DC_OVERVIEW_PROMETHEUS_CONFIG_ROOT": ("prometheus_config_root", Path),
     "DC_OVERVIEW_PROMETHEUS_TOKEN_FILE": ("prometheus_token_file", Path),
     "DC_OVERVIEW_SCRAPE_INTERVAL": ("scrape_interval", str),
+    "DC_OVERVIEW_REMOTE_WRITE_URL": ("remote_write_url", str),
+    "DC_OVERVIEW_REMOTE_WRITE_USERNAME": ("remote_write_username", str),
+    "DC_OVERVIEW_REMOTE_WRITE_PASSWORD_FILE": ("remote_write_password_file", Path),
     "DC_OVERVIEW_SITE_NAME": ("site_name", str),
     "DC_OVERVIEW_ADMIN_USER": ("admin_username", str),
     "DC_OVERVIEW_PROXY_HOPS": ("proxy_hops", int),

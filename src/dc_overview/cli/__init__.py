@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from dc_overview import __version__
-from dc_overview.cli import keys, render, serve, servers, tokens, users
+from dc_overview.cli import images, keys, quickstart, render, serve, servers, stack, tokens, users
 from dc_overview.cli.common import CliState
 
 
@@ -29,5 +29,10 @@ def main(ctx: click.Context, config_dir: Path | None, data_dir: Path | None) -> 
     ctx.obj = CliState(config_dir=config_dir, data_dir=data_dir)
 
 
-for command in (serve.serve, servers.group, keys.group, users.group, tokens.group, render.group):
+COMMANDS = (
+    serve.serve, servers.group, keys.group, users.group, tokens.group, render.group,
+    quickstart.quickstart, images.group, stack.status, stack.logs, stack.start, stack.stop,
+    stack.restart, stack.upgrade,
+)  # fmt: skip
+for command in COMMANDS:
     main.add_command(command)

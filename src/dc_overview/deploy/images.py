@@ -32,14 +32,15 @@ def debian_mirror(sources: list[Path] | None = None) -> str:
     return DEFAULT_MIRROR
 
 
-def ensure_base_image(tag: str = BASE_TAG, mirror: str | None = None) -> str:
+def ensure_base_image(tag: str = BASE_TAG, mirror: str | None = None, pull: bool = True) -> str:
     """A local Debian bookworm base: pulled when a registry answers, else debootstrapped."""
     if image_exists(tag):
         return tag
     try:
-        docker(["pull", UPSTREAM_BASE], timeout=120)
-        docker(["tag", UPSTREAM_BASE, tag])
-        return tag
+        if pull:
+            docker(["pull", UPSTREAM_BASE], timeout=120)
+            docker(["tag", UPSTREAM_BASE, tag])
+            return tag
     except (DockerError, subprocess.TimeoutExpired):
         pass
     _debootstrap_import(tag, mirror or debian_mirror())

@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import signal
 import socket
 import ssl
+import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -132,3 +134,17 @@ def make_server(listen: str, render: Renderer, config: WebConfig, title: str) ->
     context = config.tls.context() if config.tls is not None else None
     handler = make_handler(render, config, title)
     return ExporterServer(parse_listen(listen), handler, context)
+
+
+def serve_until_signalled(server: ExporterServer) -> int:
+    """Serve until SIGTERM or SIGINT, then close the socket; returns the exit status."""
+
+    def stop(signum: int, _frame: object) -> None:
+        log.info("signal %d: stopping", signum)
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    server.serve_forever()
+    server.server_close()
+    return 0

@@ -29,7 +29,20 @@ def render_prometheus_config(settings: Settings) -> str:
         self_target=settings.prometheus_self_target,
         app_target=settings.app_scrape_target,
         jobs=JOBS,
+        remote_write=_remote_write(settings),
     )
+
+
+def _remote_write(settings: Settings) -> dict | None:
+    """Scale-out: samples also go to a remote store; the password stays in a file."""
+    if not settings.remote_write_url:
+        return None
+    password_file = settings.remote_write_password_file
+    return {
+        "url": settings.remote_write_url,
+        "username": settings.remote_write_username,
+        "password_file": str(password_file) if password_file else None,
+    }
 
 
 def write_prometheus_config(settings: Settings) -> Path:

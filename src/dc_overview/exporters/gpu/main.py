@@ -5,15 +5,13 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 
 from prometheus_client import generate_latest
 
 from ..version import VERSION
-from ..web import make_server
+from ..web import make_server, serve_until_signalled
 from ..webconfig import WebConfig, WebConfigError, load_web_config
 from .backends.base import Backend
 from .backends.nvidia_smi import NvidiaSmiBackend
@@ -93,18 +91,9 @@ def _serve(args: argparse.Namespace, exposition: Exposition, config: WebConfig) 
     except (OSError, ValueError, WebConfigError) as exc:
         log.error("cannot serve on %s: %s", args.listen, exc)
         return 1
-
-    def stop(signum: int, _frame: object) -> None:
-        log.info("signal %d: stopping", signum)
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
     scheme = "https" if config.tls is not None else "http"
     log.info("dc-exporter %s serving %s on %s", VERSION, scheme, args.listen)
-    server.serve_forever()
-    server.server_close()
-    return 0
+    return serve_until_signalled(server)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
@@ -124,11 +125,21 @@ def _machine_labels(account: str, machine: dict[str, Any]) -> list[str]:
 
 def machine_families(state: dict[str, dict[str, EndpointState]]) -> list[Metric]:
     """Per-machine metrics from the last good /machines/ answer of each account."""
-    families = {name: _gauge(name, help_text, MACHINE_LABELS) for name, help_text, _, _ in MACHINE_METRICS}
-    gpu_name = _gauge("vast_machine_gpu_name", "GPU model; the value is the GPU count.", (*MACHINE_LABELS, "gpu_name"))
+    families = {
+        name: _gauge(name, help_text, MACHINE_LABELS) for name, help_text, _, _ in MACHINE_METRICS
+    }
+    gpu_name = _gauge(
+        "vast_machine_gpu_name",
+        "GPU model; the value is the GPU count.",
+        (*MACHINE_LABELS, "gpu_name"),
+    )
     occupancy = _gauge("vastai_machine_gpu_occupancy", OCCUPANCY_HELP, (*MACHINE_LABELS, "gpu"))
     idle = _gauge("vastai_machine_gpu_idle", "Idle GPUs on the machine.", MACHINE_LABELS)
-    errors = _gauge("vastai_machine_ErrorDescription", "Machine error reported by Vast.ai.", (*MACHINE_LABELS, "error_description"))
+    errors = _gauge(
+        "vastai_machine_ErrorDescription",
+        "Machine error reported by Vast.ai.",
+        (*MACHINE_LABELS, "error_description"),
+    )
     for account, endpoints in state.items():
         for machine in endpoints["machines"].data or ():
             labels = _machine_labels(account, machine)
@@ -137,7 +148,9 @@ def machine_families(state: dict[str, dict[str, EndpointState]]) -> list[Metric]
                 if value is not None:
                     families[name].add_metric(labels, value)
             if machine.get("gpu_name") and number(machine.get("num_gpus")) is not None:
-                gpu_name.add_metric([*labels, str(machine["gpu_name"])], number(machine["num_gpus"]))
+                gpu_name.add_metric(
+                    [*labels, str(machine["gpu_name"])], number(machine["num_gpus"])
+                )
             slots = str(machine.get("gpu_occupancy") or "").split()
             for slot, letter in enumerate(slots):
                 if letter in OCCUPANCY:
@@ -153,7 +166,10 @@ def account_families(state: dict[str, dict[str, EndpointState]]) -> list[Metric]
     """Balance and earnings per account from the last good answers."""
     families = [_gauge(name, help_text, ("account",)) for name, help_text, _ in ACCOUNT_METRICS]
     earnings = [_gauge(name, help_text, ("account",)) for name, help_text, _, _ in EARNINGS_METRICS]
-    per_machine = [_gauge(name, help_text, ("account", "machine_id")) for name, help_text, _ in PER_MACHINE_EARNINGS]
+    per_machine = [
+        _gauge(name, help_text, ("account", "machine_id"))
+        for name, help_text, _ in PER_MACHINE_EARNINGS
+    ]
     for account, endpoints in state.items():
         user = endpoints["user"].data or {}
         for family, (_, _, field) in zip(families, ACCOUNT_METRICS):  # noqa: B905 - Python 3.9
@@ -178,10 +194,24 @@ def exporter_families(state: dict[str, dict[str, EndpointState]]) -> list[Metric
     """The exporter's own health: up, errors, last success, error counts, build info."""
     build = _gauge("vastai_exporter_build_info", "vastai-exporter version; always 1.", ("version",))
     build.add_metric([VERSION], 1.0)
-    up = _gauge("vastai_exporter_up", "1 when every API call of the last refresh worked.", ("account",))
-    error = _gauge("vastai_exporter_error", "1 while an endpoint fails, with the reason.", ("account", "endpoint", "reason"))
-    success = _gauge("vastai_exporter_last_success_timestamp_seconds", "Unix time of the endpoint's last good answer.", ("account", "endpoint"))
-    failures = CounterMetricFamily("vastai_exporter_api_errors", "Failed API calls since start.", labels=["account", "endpoint"])
+    up = _gauge(
+        "vastai_exporter_up", "1 when every API call of the last refresh worked.", ("account",)
+    )
+    error = _gauge(
+        "vastai_exporter_error",
+        "1 while an endpoint fails, with the reason.",
+        ("account", "endpoint", "reason"),
+    )
+    success = _gauge(
+        "vastai_exporter_last_success_timestamp_seconds",
+        "Unix time of the endpoint's last good answer.",
+        ("account", "endpoint"),
+    )
+    failures = CounterMetricFamily(
+        "vastai_exporter_api_errors",
+        "Failed API calls since start.",
+        labels=["account", "endpoint"],
+    )
     for account, endpoints in state.items():
         up.add_metric([account], 0.0 if any(s.reason for s in endpoints.values()) else 1.0)
         for endpoint, endpoint_state in endpoints.items():

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
-import threading
-from typing import Sequence
+from collections.abc import Sequence
 
 from prometheus_client import CollectorRegistry, generate_latest
 
 from ..version import VERSION
-from ..web import make_server, registry_renderer
+from ..web import make_server, registry_renderer, serve_until_signalled
 from ..webconfig import WebConfig, WebConfigError, load_web_config
 from .client import DEFAULT_API_URL, KeyFileError, VastClient, load_accounts
 from .collector import VastCollector, VastRefresher
@@ -51,17 +49,8 @@ def _serve(args: argparse.Namespace, registry: CollectorRegistry, config: WebCon
     except (OSError, ValueError, WebConfigError) as exc:
         log.error("cannot serve on %s: %s", args.listen, exc)
         return 1
-
-    def stop(signum: int, _frame: object) -> None:
-        log.info("signal %d: stopping", signum)
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
     log.info("vastai-exporter %s serving on %s", VERSION, args.listen)
-    server.serve_forever()
-    server.server_close()
-    return 0
+    return serve_until_signalled(server)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,7 +7,8 @@ Vast dashboards query exactly those.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 MACHINE_LABELS = ("account", "machine_id", "hostname")
 
@@ -103,13 +104,28 @@ ACCOUNT_METRICS = (
 # name, help, section of machine-earnings, field
 EARNINGS_METRICS = (
     ("vastai_earnings_current_balance", "Earnings: current balance (USD).", "current", "balance"),
-    ("vastai_earnings_current_service_fee", "Earnings: service fee (USD).", "current", "service_fee"),
+    (
+        "vastai_earnings_current_service_fee",
+        "Earnings: service fee (USD).",
+        "current",
+        "service_fee",
+    ),
     ("vastai_earnings_current_total", "Earnings: current total (USD).", "current", "total"),
     ("vastai_earnings_current_credit", "Earnings: current credit (USD).", "current", "credit"),
     ("vastai_earnings_total_gpu", "GPU earnings over the window (USD).", "summary", "total_gpu"),
-    ("vastai_earnings_total_stor", "Storage earnings over the window (USD).", "summary", "total_stor"),
+    (
+        "vastai_earnings_total_stor",
+        "Storage earnings over the window (USD).",
+        "summary",
+        "total_stor",
+    ),
     ("vastai_earnings_total_bwu", "Upload earnings over the window (USD).", "summary", "total_bwu"),
-    ("vastai_earnings_total_bwd", "Download earnings over the window (USD).", "summary", "total_bwd"),
+    (
+        "vastai_earnings_total_bwd",
+        "Download earnings over the window (USD).",
+        "summary",
+        "total_bwd",
+    ),
 )
 
 # name, help, per_machine field
