@@ -57,7 +57,7 @@ def wants_json(uri: str | None = None) -> bool:
     return "/api/" in path or accept.startswith("application/json")
 
 
-def _http_error(exc: HTTPException):  # noqa: ANN202
+def _http_error(exc: HTTPException):
     status = exc.code or 500
     message = exc.description or exc.name
     if wants_json():

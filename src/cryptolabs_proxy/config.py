@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,9 @@ ENV_PREFIX = "CRYPTOLABS_PROXY_"
 DEFAULT_CONFIG_DIR = Path("/etc/cryptolabs-proxy")
 TLS_MODES = ("self-signed", "own", "letsencrypt")
 _LISTEN_RE = re.compile(r"^(?:(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):)?\d{1,5}$")
-_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$")
+_DOMAIN_RE = re.compile(
+    r"^(?=.{1,253}$)([a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$"
+)
 
 
 class ConfigError(ValueError):
@@ -55,6 +58,7 @@ class ProxyConfig:
     max_failures: int = 5
     lockout_seconds: int = 900
     probe_timeout: float = 2.0
+    refresh_seconds: int = 10
     cookie_secure: bool = True
     gunicorn_workers: int = 2
 
@@ -88,7 +92,7 @@ class ProxyConfig:
 
     @property
     def acme_webroot(self) -> Path:
-        return self.data_dir / "acme"
+        return self.runtime_dir / "acme"  # transient challenge files; readable by workers
 
 
 def _to_bool(value: Any) -> bool:
@@ -111,7 +115,7 @@ def _to_upstreams(value: Any) -> dict[str, str]:
     return {str(key): str(target) for key, target in value.items()}
 
 
-def _optional(kind):  # noqa: ANN001, ANN202
+def _optional(kind: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return lambda value: None if value in (None, "", "none", "null") else kind(value)
 
 
@@ -142,6 +146,7 @@ _KINDS = {
     "max_failures": int,
     "lockout_seconds": int,
     "probe_timeout": float,
+    "refresh_seconds": int,
     "cookie_secure": _to_bool,
     "gunicorn_workers": int,
 }
@@ -159,7 +164,9 @@ def load_config(
     if path.exists():
         values.update(_convert(_read_yaml(path), source=str(path)))
     env_values = {
-        name: env[ENV_PREFIX + name.upper()] for name in _KINDS if env.get(ENV_PREFIX + name.upper())
+        name: env[ENV_PREFIX + name.upper()]
+        for name in _KINDS
+        if env.get(ENV_PREFIX + name.upper())
     }
     values.update(_convert(env_values, source="environment", env=True))
     config = replace(ProxyConfig(), **values)
@@ -210,5 +217,7 @@ def validate(config: ProxyConfig) -> None:
         raise ConfigError(f"public_https_port={config.public_https_port} is not a port")
     if config.resolver is not None and not re.fullmatch(r"[0-9a-fA-F.:\[\] ]+", config.resolver):
         raise ConfigError(f"resolver={config.resolver!r} must be IP addresses")
+    if not 1 <= config.refresh_seconds <= 3600:
+        raise ConfigError("refresh_seconds must be between 1 and 3600")
     if not 10 <= config.identity_ttl <= 3600:
         raise ConfigError("identity_ttl must be between 10 and 3600 seconds")

@@ -101,7 +101,7 @@ class UserStore:
         if not path.exists():
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         os.chmod(path, 0o600)
-        with self._db() as db:
+        with closing(sqlite3.connect(self.path, timeout=15)) as db:
             db.executescript(_SCHEMA)
 
     @contextmanager

@@ -77,4 +77,9 @@ def landing() -> ResponseReturnValue:
     user = current_user()
     if user is None:  # nginx guards "/"; this is the second lock
         return redirect("/login")
-    return render_template("landing.html", services=service_entries(user), user=user)
+    return render_template(
+        "landing.html",
+        services=service_entries(user),
+        user=user,
+        refresh_seconds=proxy_state().config.refresh_seconds,
+    )

@@ -33,6 +33,8 @@ class Settings:
     site_name: str = "DC Overview"
     admin_username: str = "admin"
     proxy_hops: int = 1
+    # cryptolabs-proxy's shared key: with it, the proxy's signed identity header is trusted.
+    proxy_identity_key_file: Path | None = None
     bind: str = "127.0.0.1:5001"
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -94,6 +96,7 @@ _ENV_FIELDS = {
     "DC_OVERVIEW_SITE_NAME": ("site_name", str),
     "DC_OVERVIEW_ADMIN_USER": ("admin_username", str),
     "DC_OVERVIEW_PROXY_HOPS": ("proxy_hops", int),
+    "DC_OVERVIEW_PROXY_IDENTITY_KEY_FILE": ("proxy_identity_key_file", Path),
     "DC_OVERVIEW_BIND": ("bind", str),
 }
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Callable
 
-from dc_overview.deploy.engine import DockerError, container_state, docker
+from dc_overview.deploy.engine import container_state, docker_binary
 
 Progress = Callable[[dict[str, str]], None]
 
@@ -15,10 +16,12 @@ class StackUnhealthy(RuntimeError):
 
 
 def container_status(name: str) -> str:
-    """healthy / starting / unhealthy / running (no healthcheck) / exited / missing."""
+    """healthy / starting / unhealthy / running (no healthcheck) / restarting / exited / missing."""
     state = container_state(name)
     if state is None:
         return "missing"
+    if state.get("Restarting"):
+        return "restarting"
     if not state.get("Running"):
         return "exited"
     health = state.get("Health")
@@ -26,10 +29,14 @@ def container_status(name: str) -> str:
 
 
 def _last_logs(name: str, lines: int = 20) -> str:
-    try:
-        return docker(["logs", "--tail", str(lines), name])
-    except DockerError as exc:
-        return str(exc)
+    """Both streams: a crashing Python process writes its traceback to stderr."""
+    result = subprocess.run(
+        [docker_binary(), "logs", "--tail", str(lines), name],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    return result.stdout.strip()
 
 
 def wait_healthy(
@@ -44,7 +51,7 @@ def wait_healthy(
             progress(statuses)
         if all(s in ("healthy", "running") for s in statuses.values()):
             return statuses
-        broken = [n for n, s in statuses.items() if s in ("exited", "missing")]
+        broken = [n for n, s in statuses.items() if s in ("exited", "missing", "restarting")]
         if broken or time.monotonic() > deadline:
             name = (broken or [n for n, s in statuses.items() if s != "healthy"])[0]
             raise StackUnhealthy(

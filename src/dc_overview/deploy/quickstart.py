@@ -85,7 +85,11 @@ def _plan_images(plan: Plan, pull: bool) -> None:
     if not available(images.dc_overview):
         plan.to_build.append("dc_overview")
     if not available(images.prometheus):
-        plan.to_build.append("prometheus")
+        local = builds.OFFLINE_TAGS["prometheus"]
+        if builds.image_exists(local):
+            images.prometheus = local
+        else:
+            plan.to_build.append("prometheus")
     if plan.shape.include_grafana and not available(images.grafana):
         plan.shape.include_grafana = False
         plan.notes.append(

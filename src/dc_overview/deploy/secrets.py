@@ -41,7 +41,7 @@ def provision_secrets(config: QuickstartConfig, config_dir: Path) -> SecretsRepo
     for name, given in wanted.items():
         _provision(secrets_dir / name, given, report)
     for name in APP_SECRETS:
-        _provision(secrets_dir / name, None, report)
+        _provision(secrets_dir / name, None, report, length=32)
     token = read_secret(secrets_dir / "metrics_token") or ""
     atomic_write(config_dir / "prometheus" / "metrics_token", token + "\n", mode=0o600)
     _copy_remote_write_password(config, config_dir)
@@ -62,7 +62,7 @@ def _copy_remote_write_password(config: QuickstartConfig, config_dir: Path) -> N
     atomic_write(target, password + "\n", mode=0o600)
 
 
-def _provision(path: Path, given: str | None, report: SecretsReport) -> None:
+def _provision(path: Path, given: str | None, report: SecretsReport, length: int = 18) -> None:
     existing = read_secret(path)
     if existing:
         report.kept.append(path.name)
@@ -72,7 +72,7 @@ def _provision(path: Path, given: str | None, report: SecretsReport) -> None:
                 "(change passwords in the app instead)"
             )
         return
-    ensure_secret(path, lambda: given or secrets.token_urlsafe(18))
+    ensure_secret(path, lambda: given or secrets.token_urlsafe(length))
     report.created.append(path.name)
     if not given:
         report.generated.append(path.name)

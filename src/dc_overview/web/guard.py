@@ -2,6 +2,8 @@
 
 The rule is global so that a new endpoint is protected by default: only the endpoints in
 `PUBLIC_ENDPOINTS` answer without authentication, and only admins may use unsafe methods.
+Behind cryptolabs-proxy, its signed identity header authenticates too (`proxy_identity`), when
+the shared key file is configured; such requests are cookie-borne, so CSRF applies as for sessions.
 """
 
 from __future__ import annotations
@@ -9,18 +11,24 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from flask import Flask, abort, g, jsonify, redirect, request, session, url_for
+from flask import Flask, abort, current_app, g, jsonify, redirect, request, session, url_for
 
 from dc_overview.bootstrap import metrics_token
+from dc_overview.web import proxy_identity
 from dc_overview.web.context import services
 
 PUBLIC_ENDPOINTS = {"api.health", "auth.login", "static"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
+# Endpoints that need an account in this app's database (proxy principals have none).
+LOCAL_ACCOUNT_ENDPOINTS = {"api.create_token"}
+PROXY_KEY = "dc_overview.proxy_identity_key"
 
 
 def install(app: Flask) -> None:
+    key_path = app.extensions["dc_overview"].settings.proxy_identity_key_file
+    app.extensions[PROXY_KEY] = proxy_identity.key_file_from(key_path)
     app.before_request(_authenticate)
     app.jinja_env.globals["csrf_token"] = csrf_token
 
@@ -41,8 +49,13 @@ def _authenticate():
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
         return _authenticate_bearer(header.removeprefix("Bearer ").strip())
-    user_id = session.get("user_id")
-    if user_id is not None:
+    key_file = current_app.extensions.get(PROXY_KEY)
+    identity = request.headers.get(proxy_identity.HEADER)
+    if identity and key_file is not None:
+        refused = _authenticate_proxy(identity, key_file)
+        if refused is not None:
+            return refused
+    elif (user_id := session.get("user_id")) is not None:
         g.user = services().accounts.get_user(user_id)
         if g.user is None:
             session.clear()
@@ -64,6 +77,23 @@ def _authenticate_bearer(token: str):
         return _json_error(401, "invalid or revoked API token")
     g.auth = "token"
     return _authorise()
+
+
+def _authenticate_proxy(identity: str, key_file: proxy_identity.KeyFile):
+    try:
+        g.user = proxy_identity.verify(identity, key_file.key())
+    except proxy_identity.IdentityRejected as exc:
+        current_app.logger.warning("refused a proxy identity from %s: %s", request.remote_addr, exc)
+        if is_api_request():
+            return _json_error(401, "the proxy identity header is not valid")
+        abort(401, description="The proxy identity header is not valid; sign in again.")
+    g.auth = "proxy"
+    if request.endpoint in LOCAL_ACCOUNT_ENDPOINTS:
+        message = "this needs a local dc-overview account; sign in at the app's own login"
+        if is_api_request():
+            return _json_error(403, message)
+        abort(403, description=message)
+    return None
 
 
 def _is_metrics_token(token: str) -> bool:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -59,7 +61,9 @@ def samples(text: str) -> dict[str, list[tuple[dict[str, str], float]]]:
 
 def value_of(parsed: dict, name: str, **labels: str) -> float | None:
     """The value of the one sample of `name` whose labels include `labels`, or None."""
-    found = [v for l, v in parsed.get(name, []) if all(l.get(k) == x for k, x in labels.items())]
+    found = [
+        v for lab, v in parsed.get(name, []) if all(lab.get(k) == x for k, x in labels.items())
+    ]
     assert len(found) <= 1, f"{name}{labels} matches {len(found)} samples"
     return found[0] if found else None
 
@@ -113,3 +117,62 @@ def write_bar0(device_dir: Path, words: dict[int, int], size: int = 0x40000) -> 
             handle.seek(offset)
             handle.write(word.to_bytes(4, "little"))
     return path
+
+
+def self_signed(directory: Path, name: str = "server") -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (cryptography is a project dependency)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)  # noqa: UP017
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / f"{name}.crt", directory / f"{name}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def exporter_binary(name: str) -> str:
+    """The console script installed next to the interpreter running the tests."""
+    path = Path(sys.executable).parent / name
+    if not path.exists():
+        pytest.fail(f"{path} is missing: install the project (pip install -e .[test])")
+    return str(path)
+
+
+def wait_until(check, timeout: float = 20.0, interval: float = 0.05):
+    """Poll `check()` until it returns something truthy; fail with its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout}s (last: {result!r})")
+        time.sleep(interval)

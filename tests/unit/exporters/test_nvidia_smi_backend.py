@@ -288,7 +288,7 @@ def test_malformed_output_is_a_parse_error(data: bytes) -> None:
     assert failure.value.reason == "parse_error"
 
 
-def _path_finder(root: ET.Element):  # noqa: ANN202
+def _path_finder(root: ET.Element):
     parents = {child: node for node in root.iter() for child in node}
 
     def path_of(element: ET.Element) -> str:

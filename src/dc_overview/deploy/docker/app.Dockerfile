@@ -9,11 +9,14 @@ RUN apt-get update \
       ca-certificates python3 python3-venv openssh-client \
  && rm -rf /var/lib/apt/lists/*
 
+# Dependencies first, in their own layer: a code change then rebuilds in seconds.
 COPY pyproject.toml README.md /build/
-COPY src /build/src
 RUN python3 -m venv /opt/dc-overview \
+ && python3 -c "import tomllib; deps = tomllib.load(open('/build/pyproject.toml', 'rb'))['project']['dependencies']; open('/build/requirements.txt', 'w').write('\n'.join(deps))" \
  && PIP_CERT=/etc/ssl/certs/ca-certificates.crt PIP_DISABLE_PIP_VERSION_CHECK=1 \
-      /opt/dc-overview/bin/pip install --no-cache-dir /build \
+      /opt/dc-overview/bin/pip install --no-cache-dir -r /build/requirements.txt
+COPY src /build/src
+RUN PIP_DISABLE_PIP_VERSION_CHECK=1 /opt/dc-overview/bin/pip install --no-cache-dir --no-deps /build \
  && rm -rf /build
 
 RUN useradd --system --uid ${APP_UID} --home-dir /data --shell /usr/sbin/nologin dcoverview \

@@ -77,10 +77,16 @@ class VastRefresher:
         fresh = dict(old)
         fresh["user"] = self._call(name, "user", old["user"], client.current_user)
         fresh["machines"] = self._call(name, "machines", old["machines"], client.machines)
-        user = fresh["user"].data or {}
-        fresh["earnings"] = self._call(
-            name, "earnings", old["earnings"], client.earnings, user.get("id"), self._earnings_days
-        )
+        user_id = (fresh["user"].data or {}).get("id")
+        if user_id is None:
+            last = old["earnings"]
+            fresh["earnings"] = EndpointState(
+                last.data, "no_user_id", last.last_success, last.errors + 1
+            )
+        else:
+            fresh["earnings"] = self._call(
+                name, "earnings", old["earnings"], client.earnings, user_id, self._earnings_days
+            )
         return fresh
 
     def _call(

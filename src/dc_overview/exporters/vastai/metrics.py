@@ -110,7 +110,7 @@ EARNINGS_METRICS = (
         "current",
         "service_fee",
     ),
-    ("vastai_earnings_current_total", "Earnings: current total (USD).", "current", "total"),
+    ("vastai_earnings_current_total_usd", "Earnings: current total (USD).", "current", "total"),
     ("vastai_earnings_current_credit", "Earnings: current credit (USD).", "current", "credit"),
     ("vastai_earnings_total_gpu", "GPU earnings over the window (USD).", "summary", "total_gpu"),
     (
