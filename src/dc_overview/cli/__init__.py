@@ -32,7 +32,7 @@ def main(ctx: click.Context, config_dir: Path | None, data_dir: Path | None) -> 
 COMMANDS = (
     serve.serve, servers.group, keys.group, users.group, tokens.group, render.group,
     quickstart.quickstart, images.group, stack.status, stack.logs, stack.start, stack.stop,
-    stack.restart, stack.upgrade,
+    stack.restart, stack.upgrade, stack.down,
 )  # fmt: skip
 for command in COMMANDS:
     main.add_command(command)

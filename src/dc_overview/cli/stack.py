@@ -91,3 +91,11 @@ def upgrade(state: CliState) -> None:
     """Pull newer pinned images where possible and recreate changed containers."""
     plan = _plan(state, pull=True)
     _compose(plan, "up", "-d", "--remove-orphans")
+
+
+@click.command()
+@click.option("--volumes", is_flag=True, help="Also delete the data volumes (irreversible).")
+@click.pass_obj
+def down(state: CliState, volumes: bool) -> None:
+    """Remove the stack's containers (and with --volumes its data); config files stay."""
+    _compose(_plan(state), "down", "--remove-orphans", *(["--volumes"] if volumes else []))
