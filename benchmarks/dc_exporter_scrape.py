@@ -115,7 +115,7 @@ def measure(port: int, scrapes: int) -> tuple[list[float], int]:
 
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def run_case(label: str, argv: list[str], port: int, env: dict, scrapes: int) -> dict:

@@ -88,6 +88,10 @@ def make_handler(render: Renderer, config: WebConfig, title: str) -> type[BaseHT
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         timeout = 30
+        # One write per response and no Nagle delay: without these a keep-alive scrape
+        # waits ~40 ms for the peer's delayed ACK between the header and body segments.
+        wbufsize = 256 * 1024
+        disable_nagle_algorithm = True
         server_version = title
 
         def do_GET(self) -> None:
