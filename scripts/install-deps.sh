@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what DC Overview needs on a fresh Debian/Ubuntu machine: the Python package in .venv,
 # and with --test the real components the tests start (Prometheus, node_exporter, PostgreSQL,
-# Chromium). Safe to run again: it installs only what is missing.
+# Chromium, nginx, VictoriaMetrics, the Docker engine and debootstrap for local images).
+# Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RUNTIME_PKGS=(python3-venv openssh-client)
-TEST_PKGS=(prometheus prometheus-node-exporter postgresql chromium chromium-driver)
+TEST_PKGS=(prometheus prometheus-node-exporter postgresql chromium chromium-driver nginx
+           victoria-metrics docker.io debootstrap)
 
 packages=("${RUNTIME_PKGS[@]}")
 extras=""

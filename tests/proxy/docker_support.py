@@ -6,10 +6,12 @@ kept as a cache. Ports are published on 127.0.0.1 only.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,24 +82,20 @@ class Sandbox:
 
     def close(self) -> None:
         for name in reversed(self.containers):
-            try:
+            with contextlib.suppress(DockerError):
                 docker(["rm", "-f", "-v", name], timeout=60)
-            except DockerError:
-                pass
         for name in reversed(self.networks):
-            try:
+            with contextlib.suppress(DockerError):
                 docker(["network", "rm", name], timeout=60)
-            except DockerError:
-                pass
 
 
-def wait_for(check, timeout: float, what: str, sandbox: Sandbox):  # noqa: ANN001, ANN201
+def wait_for(check: Callable[[], object], timeout: float, what: str, sandbox: Sandbox) -> object:
     deadline = time.monotonic() + timeout
     last: object = None
     while time.monotonic() < deadline:
         try:
             last = check()
-        except Exception as exc:  # noqa: BLE001 - reported below with the containers' logs
+        except Exception as exc:  # reported below, with the containers' logs
             last = exc
         else:
             if last:
