@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from cryptolabs_proxy.catalog import ServiceSpec
@@ -76,9 +76,13 @@ def probe_all(specs: Sequence[ServiceSpec], timeout: float) -> dict[str, Service
     """All services checked concurrently, so the slowest one bounds the wait."""
     if not specs:
         return {}
-    with ThreadPoolExecutor(max_workers=len(specs), thread_name_prefix="probe") as pool:
-        results = pool.map(lambda spec: probe(spec, timeout), specs)
-        return {spec.name: status for spec, status in zip(specs, results, strict=True)}
+    pool = ThreadPoolExecutor(max_workers=len(specs), thread_name_prefix="probe")
+    futures = {spec.name: pool.submit(probe, spec, timeout) for spec in specs}
+    # Name lookups are not bound by socket timeouts: a stuck resolver must not stall the page.
+    wait(futures.values(), timeout=2 * timeout + 1)
+    pool.shutdown(wait=False, cancel_futures=True)
+    late = ServiceStatus(UNHEALTHY, f"no answer within {2 * timeout + 1:g}s (name lookup?)")
+    return {name: f.result() if f.done() else late for name, f in futures.items()}
 
 
 class StatusCache:

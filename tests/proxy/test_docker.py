@@ -45,12 +45,13 @@ class DockerStack:
         session.verify = str(self.cert)
         return session
 
-    def login(self) -> requests.Session:
+    def login(self, username: str = "admin", password: str | None = None) -> requests.Session:
         session = self.session()
         csrf = CSRF_RE.search(session.get(f"{self.url}/login", timeout=10).text).group(1)
+        password = password or self.admin_password
         answer = session.post(
             f"{self.url}/login",
-            data={"username": "admin", "password": self.admin_password, "csrf_token": csrf},
+            data={"username": username, "password": password, "csrf_token": csrf},
             allow_redirects=False,
             timeout=10,
         )
@@ -150,6 +151,34 @@ def test_ipmi_monitor_is_reported_running_and_loads_through_the_proxy(
     assert anonymous.status_code == 302 and anonymous.headers["Location"] == "/login?next=/ipmi/"
     plain = requests.get(f"{stack.http_url}/ipmi/", allow_redirects=False, timeout=10)
     assert plain.headers["Location"] == f"{stack.url}/ipmi/"
+
+
+def test_one_login_reaches_ipmi_monitor_with_the_right_role(docker_stack: DockerStack) -> None:
+    """IPMI Monitor 1.2.0 trusts X-Fleet-Auth-* headers; only the proxy's own copies arrive."""
+    stack = docker_stack
+    admin = stack.login()
+    wait_for(
+        lambda: admin.get(f"{stack.url}/ipmi/health", timeout=10).status_code == 200,
+        120,
+        "ipmi-monitor answering through the proxy",
+        stack.sandbox,
+    )
+    status = admin.get(f"{stack.url}/ipmi/api/auth/status", timeout=10).json()
+    assert (status["username"], status["role"], status["auth_via"]) == (
+        "admin",
+        "admin",
+        "fleet_proxy",
+    )
+    docker(
+        ["exec", "-i", stack.proxy, "cryptolabs-proxy", "users", "add", "watcher", "--role",
+         "viewer"],
+        input_bytes=b"watcher-password\n",
+    )  # fmt: skip
+    viewer = stack.login("watcher", "watcher-password")
+    smuggled = {"X-Fleet-Auth-User": "admin", "X-Fleet-Auth-Role": "admin"}
+    status = viewer.get(f"{stack.url}/ipmi/api/auth/status", headers=smuggled, timeout=10).json()
+    assert (status["username"], status["role"]) == ("watcher", "readonly")
+    assert viewer.get(f"{stack.url}/prometheus/", timeout=10).status_code == 403
 
 
 def test_ipmi_monitor_has_no_way_off_the_machine(docker_stack: DockerStack) -> None:

@@ -181,6 +181,29 @@ def test_failures_keep_the_last_good_values() -> None:
     assert value_of(parsed, "vastai_exporter_api_errors_total", endpoint="machines") == 1
 
 
+def test_occupancy_with_or_without_spaces() -> None:
+    machine = {**MACHINE, "gpu_occupancy": "RDIx"}
+    refresher = VastRefresher((FakeClient("main", {**_good(), "machines": [machine]}),))
+    refresher.refresh_once()
+    parsed = render(refresher)
+    slots = [value_of(parsed, "vastai_machine_gpu_occupancy", gpu=str(i)) for i in range(4)]
+    assert slots == [3, 2, 1, 0]
+
+
+def test_odd_answers_never_break_a_scrape() -> None:
+    odd = {
+        "user": {"id": 77, "balance": "lots", "credit": None},
+        "machines": [{"machine_id": 1, "num_gpus": "four", "gpu_occupancy": 7, "listed": 0}],
+        "earnings": {"summary": [1, 2], "current": "n/a", "per_machine": {"machine_id": 1}},
+    }
+    refresher = VastRefresher((FakeClient("main", odd),))
+    refresher.refresh_once()
+    parsed = render(refresher)
+    assert "vastai_account_balance" not in parsed and "vastai_earnings_total_gpu" not in parsed
+    assert value_of(parsed, "vast_machine_Listed", machine_id="1") == 0
+    assert "vast_machine_num_gpus" not in parsed
+
+
 def test_never_answered_means_no_values() -> None:
     answers = {name: VastApiError("http_401", "HTTP 401") for name in ("user", "machines")}
     refresher = VastRefresher((FakeClient("main", answers),))

@@ -157,7 +157,8 @@ def machine_families(state: dict[str, dict[str, EndpointState]]) -> list[Metric]
                 gpu_name.add_metric(
                     [*labels, str(machine["gpu_name"])], number(machine["num_gpus"])
                 )
-            slots = str(machine.get("gpu_occupancy") or "").split()
+            occupancy_text = str(machine.get("gpu_occupancy") or "")
+            slots = [letter for letter in occupancy_text if not letter.isspace()]
             for slot, letter in enumerate(slots):
                 if letter in OCCUPANCY:
                     occupancy.add_metric([*labels, str(slot)], OCCUPANCY[letter])
@@ -182,7 +183,8 @@ def account_families(state: dict[str, dict[str, EndpointState]]) -> list[Metric]
             _add(family, [account], user.get(field))
         report = endpoints["earnings"].data or {}
         for family, (_, _, section, field) in zip(earnings, EARNINGS_METRICS):  # noqa: B905
-            _add(family, [account], (report.get(section) or {}).get(field))
+            part = report.get(section)
+            _add(family, [account], part.get(field) if isinstance(part, dict) else None)
         for row in report.get("per_machine") or ():
             if isinstance(row, dict) and row.get("machine_id") is not None:
                 for family, (_, _, field) in zip(per_machine, PER_MACHINE_EARNINGS):  # noqa: B905
