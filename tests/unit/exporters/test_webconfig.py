@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
+import bcrypt
 import pytest
 
-from dc_overview.exporters import webconfig
 from dc_overview.exporters.web import parse_listen
 from dc_overview.exporters.webconfig import BasicAuth, WebConfigError, load_web_config
 from tests.unit.exporters.helpers import self_signed
@@ -70,31 +68,45 @@ def test_missing_yaml_module_is_named(tmp_path: Path, monkeypatch: pytest.Monkey
         load_web_config(str(tmp_path / "web.yml"))
 
 
-class StandInBcrypt:
-    """bcrypt is not installed here; this checks '$2b$' + sha256 'hashes' and counts calls."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def checkpw(self, password: bytes, hashed: bytes) -> bool:
-        self.calls += 1
-        return hashed == b"$2b$" + hashlib.sha256(password).hexdigest().encode()
+def real_hash(password: bytes, prefix: str = "$2b$") -> str:
+    """A real bcrypt hash; 4 rounds keeps the tests fast."""
+    hashed = bcrypt.hashpw(password, bcrypt.gensalt(rounds=4)).decode()
+    return prefix + hashed[len("$2b$") :]
 
 
-def test_basic_auth_checks_and_caches() -> None:
-    hasher = StandInBcrypt()
-    good = "$2b$" + hashlib.sha256(b"s3cret").hexdigest()
-    auth = BasicAuth({"prometheus": good}, hasher=hasher)
+def test_basic_auth_checks_and_caches(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    real_checkpw = bcrypt.checkpw
+
+    def counting_checkpw(password: bytes, hashed: bytes) -> bool:
+        calls.append(hashed)
+        return real_checkpw(password, hashed)
+
+    monkeypatch.setattr(bcrypt, "checkpw", counting_checkpw)
+    auth = BasicAuth({"prometheus": real_hash(b"s3cret")})
     assert auth.check("prometheus", "s3cret")
     assert auth.check("prometheus", "s3cret")
-    assert hasher.calls == 1  # the second check came from the cache
+    assert len(calls) == 1  # the second check came from the cache
     assert not auth.check("prometheus", "wrong")
+    assert not auth.check("prometheus", "")
     assert not auth.check("nobody", "s3cret")  # unknown users still pay for a check
-    assert hasher.calls == 3
+    assert len(calls) == 4
+    assert calls[-1].startswith(b"$2b$10$")  # a real-cost dummy hash, not a quick refusal
+    # bcrypt 5 raises ValueError for passwords over 72 bytes: refused, not an error.
+    assert not auth.check("prometheus", "s3cret" + "x" * 100)
 
 
-def test_users_need_bcrypt_hashes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(webconfig, "bcrypt_module", lambda: SimpleNamespace())
+@pytest.mark.parametrize("prefix", ["$2a$", "$2b$", "$2y$"])
+def test_web_config_users_with_real_hashes(tmp_path: Path, prefix: str) -> None:
+    path = tmp_path / "web.yml"
+    path.write_text(f"basic_auth_users:\n  prometheus: '{real_hash(b's3cret', prefix)}'\n")
+    config = load_web_config(str(path))
+    auth = BasicAuth(config.basic_auth_users)
+    assert auth.check("prometheus", "s3cret")
+    assert not auth.check("prometheus", "wrong")
+
+
+def test_users_need_bcrypt_hashes(tmp_path: Path) -> None:
     path = tmp_path / "web.yml"
     path.write_text("basic_auth_users:\n  prometheus: plaintext\n")
     with pytest.raises(WebConfigError, match="not a bcrypt hash"):
