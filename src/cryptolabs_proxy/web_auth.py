@@ -103,8 +103,13 @@ def login() -> ResponseReturnValue:
     return redirect(safe_next(next_page))
 
 
-@bp.post("/logout")
+@bp.route("/logout", methods=["GET", "POST"])
 def logout() -> ResponseReturnValue:
+    """GET asks (backends link here: they cannot hold our CSRF token); POST signs out."""
+    if request.method == "GET":
+        if current_user() is None:
+            return redirect("/login")
+        return render_template("logout.html")
     check_csrf()
     session.clear()
     return redirect("/login")

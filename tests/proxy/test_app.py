@@ -107,7 +107,8 @@ def test_password_change_and_logout_end_sessions(
     _state(proxy_app).users.set_password("admin", "a-new-password")
     assert _verify(proxy_client, "proxy").status_code == 401
     form_login(proxy_client, "admin", "a-new-password")
-    page = proxy_client.get("/").get_data(as_text=True)
+    page = proxy_client.get("/logout").get_data(as_text=True)  # backends link here
+    assert "Sign out of CryptoLabs Fleet?" in page
     csrf = page.split('name="csrf_token" value="')[1].split('"')[0]
     assert proxy_client.post("/logout", data={"csrf_token": csrf}).status_code == 302
     assert _verify(proxy_client, "proxy").status_code == 401

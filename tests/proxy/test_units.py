@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import http.server
 import json
+import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -213,14 +215,12 @@ def test_probe_tells_running_unhealthy_and_not_installed(health_server: int) -> 
 
 
 def test_probe_all_is_concurrent() -> None:
-    silent = __import__("socket").socket()
+    silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen(8)  # accepts, never answers
     try:
         port = silent.getsockname()[1]
         specs = [ServiceSpec(f"s{i}", "S", f"/s{i}/", f"127.0.0.1:{port}", "/") for i in range(4)]
-        import time
-
         started = time.monotonic()
         results = probe_all(specs, timeout=1.0)
         assert time.monotonic() - started < 2.5

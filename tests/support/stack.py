@@ -34,6 +34,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "DC_OVERVIEW_APP_SCRAPE_TARGET": settings.app_scrape_target,
         "DC_OVERVIEW_PROMETHEUS_SELF_TARGET": settings.prometheus_self_target,
         "DC_OVERVIEW_SCRAPE_INTERVAL": settings.scrape_interval,
+        "DC_OVERVIEW_PROXY_IDENTITY_KEY_FILE": str(settings.proxy_identity_key_file or ""),
     }
 
 

@@ -21,9 +21,10 @@ def group() -> None:
     "--offline", is_flag=True, help="Also build Prometheus and node_exporter from Debian."
 )
 def build(offline: bool) -> None:
-    """Build the app image from the installed package (and, offline, everything buildable)."""
+    """Build the app and proxy images from the installed package (offline: all buildable)."""
     try:
-        built = build_images(ImagesConfig().dc_overview, offline, say=console.print)
+        images = ImagesConfig()
+        built = build_images(images.dc_overview, images.proxy, offline, say=console.print)
     except DockerError as exc:
         raise click.ClickException(str(exc)) from exc
     table = Table("role", "image")

@@ -46,6 +46,12 @@ def source_tree(dest: Path) -> Path:
 
 
 def dockerfile(name: str) -> Path:
+    """The Dockerfile of an image; the proxy's ships inside its own package."""
+    if name == "proxy":
+        spec = importlib.util.find_spec("cryptolabs_proxy")
+        if spec is None or spec.origin is None:
+            raise FileNotFoundError("the cryptolabs_proxy package is not installed")
+        return Path(spec.origin).parent / "image.Dockerfile"
     path = DOCKERFILES / f"{name}.Dockerfile"
     if not path.exists():
         raise FileNotFoundError(f"no Dockerfile for {name!r} in {DOCKERFILES}")

@@ -33,6 +33,14 @@ def build_app_image(tag: str, base: str, say: Say) -> BuiltImage:
     return BuiltImage("dc_overview", tag)
 
 
+def build_proxy_image(tag: str, base: str, say: Say) -> BuiltImage:
+    say(f"building {tag} (cryptolabs-proxy)")
+    with tempfile.TemporaryDirectory(prefix="dco-build-") as tmp:
+        context = source_tree(Path(tmp))
+        build_image(context, tag, dockerfile("proxy"), {"BASE_IMAGE": base})
+    return BuiltImage("proxy", tag)
+
+
 def build_debian_image(role: str, base: str, say: Say) -> BuiltImage:
     """Prometheus or node_exporter from Debian's packages (air-gapped sites)."""
     tag = OFFLINE_TAGS[role]
@@ -54,10 +62,10 @@ def pull_or_none(tag: str, timeout: float = 120) -> bool:
     return image_exists(tag)
 
 
-def build_images(app_tag: str, offline: bool, say: Say) -> list[BuiltImage]:
-    """The app image always; with `offline`, also the Debian-built Prometheus and node_exporter."""
+def build_images(app_tag: str, proxy_tag: str, offline: bool, say: Say) -> list[BuiltImage]:
+    """App and proxy always; with `offline`, also the Debian-built Prometheus and node_exporter."""
     base = ensure_base_image(pull=not offline)
-    built = [build_app_image(app_tag, base, say)]
+    built = [build_app_image(app_tag, base, say), build_proxy_image(proxy_tag, base, say)]
     if offline:
         built += [build_debian_image(role, base, say) for role in OFFLINE_TAGS]
     return built

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from dc_overview.deploy.config import QuickstartConfig
@@ -19,6 +19,9 @@ GRAFANA_UID = 472
 COMPOSE_FILE = "docker-compose.yml"
 PROMETHEUS_VIEW = Path("/etc/prometheus")
 GRAFANA_DATASOURCE_UID = "prometheus"
+DEFAULT_SUBNET = "172.31.77.0/24"
+IDENTITY_KEY = "proxy_identity_key"
+PROXY_SECRETS_VIEW = "/etc/cryptolabs-proxy/secrets"
 
 
 REMOTE_WRITE_PASSWORD = "remote_write_password"
@@ -53,7 +56,26 @@ def _base_environment(config: QuickstartConfig) -> dict[str, str]:
         "DC_OVERVIEW_PROMETHEUS_CONFIG_ROOT": str(PROMETHEUS_VIEW),
         "DC_OVERVIEW_PROMETHEUS_TOKEN_FILE": str(PROMETHEUS_VIEW / "metrics_token"),
         "DC_OVERVIEW_SCRAPE_INTERVAL": config.prometheus.scrape_interval,
+        "DC_OVERVIEW_PROXY_IDENTITY_KEY_FILE": f"/etc/dc-overview/secrets/{IDENTITY_KEY}",
     }
+
+
+def proxy_environment(config: QuickstartConfig) -> dict[str, str]:
+    """Non-secret proxy settings; its secrets are files in <config dir>/secrets/proxy/."""
+    tls = config.tls
+    env = {
+        "CRYPTOLABS_PROXY_SITE_NAME": config.site_name,
+        "CRYPTOLABS_PROXY_ADMIN_USERNAME": config.admin.username,
+        "CRYPTOLABS_PROXY_TLS_MODE": tls.mode,
+        "CRYPTOLABS_PROXY_PUBLIC_HTTPS_PORT": str(config.proxy.https_port),
+    }
+    if tls.mode == "own":
+        env["CRYPTOLABS_PROXY_CERT_FILE"] = f"{PROXY_SECRETS_VIEW}/tls.crt"
+        env["CRYPTOLABS_PROXY_KEY_FILE"] = f"{PROXY_SECRETS_VIEW}/tls.key"
+    if tls.mode == "letsencrypt":
+        env["CRYPTOLABS_PROXY_DOMAIN"] = tls.domain or ""
+        env["CRYPTOLABS_PROXY_EMAIL"] = tls.email or ""
+    return env
 
 
 def host_settings(config: QuickstartConfig, config_dir: Path) -> Settings:
@@ -68,8 +90,7 @@ class StackShape:
     include_proxy: bool = True
     include_grafana: bool = True
     network_external: bool = False
-    proxy_env: dict[str, str] = field(default_factory=dict)
-    proxy_mounts: list[str] = field(default_factory=list)
+    subnet: str = DEFAULT_SUBNET
 
 
 def render_compose(config: QuickstartConfig, config_dir: Path, shape: StackShape) -> str:
@@ -84,15 +105,16 @@ def render_compose(config: QuickstartConfig, config_dir: Path, shape: StackShape
         retention=config.prometheus.retention,
         grafana=shape.include_grafana,
         proxy=shape.include_proxy,
-        proxy_env=shape.proxy_env,
-        proxy_mounts=shape.proxy_mounts,
+        proxy_env=proxy_environment(config),
+        proxy_secrets=str(config_dir / "secrets" / "proxy"),
+        proxy_secrets_view=PROXY_SECRETS_VIEW,
         proxy_bind=config.proxy.bind_address,
         http_port=config.proxy.http_port,
         https_port=config.proxy.https_port,
         watchtower=config.docker.watchtower,
         network=config.docker.network,
         network_external=shape.network_external,
-        network_subnet=config.docker.network_subnet,
+        network_subnet=shape.subnet,
     )
 
 

@@ -58,6 +58,9 @@ class TlsConfig(Strict):
     def _complete(self) -> TlsConfig:
         if self.mode == "own" and not (self.cert_file and self.key_file):
             raise ValueError("mode 'own' needs cert_file and key_file")
+        for path in (self.cert_file, self.key_file) if self.mode == "own" else ():
+            if not Path(path or "").is_file():
+                raise ValueError(f"{path} does not exist or is not a file")
         if self.mode == "letsencrypt" and not (self.domain and self.email):
             raise ValueError("mode 'letsencrypt' needs domain and email")
         return self

@@ -14,6 +14,7 @@ PROJECT_LABEL = "com.docker.compose.project"
 class Detection:
     network_exists: bool = False
     network_project: str | None = None
+    network_subnet: str | None = None
     proxy_container: bool = False
     proxy_project: str | None = None
     ipmi_monitor: bool = False
@@ -46,6 +47,8 @@ def detect(network: str) -> Detection:
     if net:
         found.network_exists = True
         found.network_project = _labels(net, "Labels").get(PROJECT_LABEL)
+        configs = _labels(net, "IPAM").get("Config") or [{}]
+        found.network_subnet = configs[0].get("Subnet")
     proxy = _inspect("container", "cryptolabs-proxy")
     if proxy:
         found.proxy_container = True

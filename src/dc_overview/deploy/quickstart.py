@@ -11,6 +11,7 @@ import yaml
 from dc_overview.deploy import builds
 from dc_overview.deploy.compose import (
     COMPOSE_FILE,
+    DEFAULT_SUBNET,
     GRAFANA_DATASOURCE_UID,
     ComposeProject,
     StackShape,
@@ -67,6 +68,7 @@ def make_plan(config: QuickstartConfig, config_dir: Path, pull: bool = True) -> 
         include_proxy=not found.proxy_is_foreign(project),
         include_grafana=config.grafana.enabled,
         network_external=found.network_is_foreign(project),
+        subnet=config.docker.network_subnet or found.network_subnet or DEFAULT_SUBNET,
     )
     plan = Plan(config, config_dir, found, shape, pull=pull)
     _plan_images(plan, pull)
@@ -84,6 +86,8 @@ def _plan_images(plan: Plan, pull: bool) -> None:
     available = builds.pull_or_none if pull else builds.image_exists
     if not available(images.dc_overview):
         plan.to_build.append("dc_overview")
+    if plan.shape.include_proxy and not available(images.proxy):
+        plan.to_build.append("proxy")
     if not available(images.prometheus):
         local = builds.OFFLINE_TAGS["prometheus"]
         if builds.image_exists(local):
@@ -118,6 +122,8 @@ def _build_missing(plan: Plan, say: Say) -> None:
     base = builds.ensure_base_image(pull=plan.pull)
     if "dc_overview" in plan.to_build:
         builds.build_app_image(plan.config.images.dc_overview, base, say)
+    if "proxy" in plan.to_build:
+        builds.build_proxy_image(plan.config.images.proxy, base, say)
     if "prometheus" in plan.to_build:
         built = builds.build_debian_image("prometheus", base, say)
         plan.config.images.prometheus = built.tag

@@ -11,6 +11,7 @@ from pathlib import Path
 from dc_overview.deploy.compose import (
     APP_UID,
     GRAFANA_UID,
+    IDENTITY_KEY,
     PROMETHEUS_UID,
     REMOTE_WRITE_PASSWORD,
 )
@@ -19,7 +20,7 @@ from dc_overview.fsutil import atomic_write, ensure_private_dir, ensure_secret, 
 
 ADMIN_PASSWORD = "admin_password"
 GRAFANA_PASSWORD = "grafana_admin_password"
-APP_SECRETS = ("session_key", "metrics_token")
+APP_SECRETS = ("session_key", "metrics_token", IDENTITY_KEY)
 
 
 @dataclass
@@ -45,7 +46,19 @@ def provision_secrets(config: QuickstartConfig, config_dir: Path) -> SecretsRepo
     token = read_secret(secrets_dir / "metrics_token") or ""
     atomic_write(config_dir / "prometheus" / "metrics_token", token + "\n", mode=0o600)
     _copy_remote_write_password(config, config_dir)
+    _proxy_secrets(config, secrets_dir)
     return report
+
+
+def _proxy_secrets(config: QuickstartConfig, secrets_dir: Path) -> None:
+    """The proxy's own folder: the first admin's password, the shared key, an own TLS pair."""
+    proxy_dir = ensure_private_dir(secrets_dir / "proxy")
+    for name in (ADMIN_PASSWORD, IDENTITY_KEY):
+        atomic_write(proxy_dir / name, (read_secret(secrets_dir / name) or "") + "\n", mode=0o600)
+    if config.tls.mode == "own":
+        for source, name in ((config.tls.cert_file, "tls.crt"), (config.tls.key_file, "tls.key")):
+            data = Path(source or "").read_bytes()
+            atomic_write(proxy_dir / name, data, mode=0o600)
 
 
 def _copy_remote_write_password(config: QuickstartConfig, config_dir: Path) -> None:
