@@ -80,3 +80,13 @@ def cli_binary() -> str:
     if not path.exists():
         raise RuntimeError(f"{path} missing: install the project (pip install -e .[test])")
     return str(path)
+
+
+def wait_until_true(check, timeout: float, what: str) -> None:
+    """Poll `check()` until it is true; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
