@@ -6,9 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-RUNTIME_PKGS=(python3-venv openssh-client)
+RUNTIME_PKGS=(python3-venv openssh-client docker.io debootstrap)
 TEST_PKGS=(prometheus prometheus-node-exporter postgresql chromium chromium-driver nginx
-           victoria-metrics docker.io debootstrap)
+           victoria-metrics)
 
 packages=("${RUNTIME_PKGS[@]}")
 extras=""

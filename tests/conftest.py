@@ -15,7 +15,8 @@ from dc_overview.web import create_app
 from tests.support.processes import free_port
 from tests.support.stack import LiveServer, start_app
 
-CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+# A form's hidden field, or the page's <meta name="csrf-token"> (pages without forms).
+CSRF_RE = re.compile(r'name="csrf[_-]token" (?:value|content)="([^"]+)"')
 
 
 def make_settings(root: Path, **overrides) -> Settings:

@@ -14,7 +14,7 @@ import requests
 from dc_overview.deploy.engine import docker
 from dc_overview.deploy.health import container_status
 from tests.support.docker_engine import ensure_docker
-from tests.support.processes import cli_binary, wait_until_true
+from tests.support.processes import cli_binary, wait_until
 from tests.support.quickstart import (
     QuickstartRun,
     leftovers,
@@ -94,7 +94,7 @@ def test_app_answers_through_the_proxy_and_a_server_becomes_a_target(stack: Quic
                 return target["health"]
         return None
 
-    wait_until_true(lambda: node_health() == "up", 60, "worker-01 scraped up")
+    wait_until(lambda: node_health() == "up", 60, "worker-01 scraped up")
     listing = session.get(f"{base}/api/services", timeout=10).json()["services"]
     services = {s["name"]: s["status"] for s in listing}
     assert services["dc-overview"] == "running" and services["prometheus"] == "running"

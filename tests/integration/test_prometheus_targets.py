@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import requests
 from dc_overview.inventory.accounts import AccountService
 from dc_overview.inventory.db import Database
 from tests.conftest import make_settings
-from tests.support.processes import Daemon, free_port, require_binary
+from tests.support.processes import Daemon, free_port, require_binary, wait_until
 from tests.support.stack import LiveServer, start_app, start_node_exporter, start_prometheus
 
 pytestmark = pytest.mark.integration
@@ -37,16 +36,6 @@ class Stack:
     def prometheus_targets(self) -> list[dict]:
         answer = requests.get(f"{self.prometheus_url}/api/v1/targets", timeout=5).json()
         return answer["data"]["activeTargets"]
-
-
-def wait_until(check: Callable[[], object], timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 @pytest.fixture

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,8 @@ from tests.conftest import make_settings
 from tests.support.processes import Daemon, free_port, start_daemon, wait_for_http
 from tests.support.stack import LiveServer, start_app, start_prometheus
 
-CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+# A form's hidden field, or the page's <meta name="csrf-token"> (pages without forms).
+CSRF_RE = re.compile(r'name="csrf[_-]token" (?:value|content)="([^"]+)"')
 
 
 def proxy_config(root: Path, **overrides: Any) -> ProxyConfig:
@@ -150,16 +150,6 @@ class Stack:
 
     def restart_app(self) -> None:
         self.app = start_app(self.app.settings, self.app_port, self.root / "logs-again")
-
-
-def wait_until(check: Callable[[], object], timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.3)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def shared_key(root: Path) -> tuple[Path, str]:

@@ -12,7 +12,8 @@ from cryptolabs_proxy import identity
 from dc_overview.services import build_services
 from dc_overview.web.proxy_identity import HEADER
 from tests.conftest import CSRF_RE
-from tests.proxy.support import LiveProxy, Stack, wait_until
+from tests.proxy.support import LiveProxy, Stack
+from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.integration
 SECURITY_HEADERS = (
@@ -68,8 +69,11 @@ def test_after_login_services_pass_and_dc_overview_sees_the_user(stack: Stack) -
         timeout=10,
     )
     assert created.status_code == 201, created.text
-    ready = admin.get(f"{url}/prometheus/-/ready", timeout=10)
-    assert ready.status_code == 200
+    # Even an admin cannot reach Prometheus's lifecycle or admin APIs through the proxy.
+    for method, path in (("POST", "/prometheus/-/reload"), ("POST", "/prometheus/-/quit"),
+                         ("GET", "/prometheus/-/ready"),
+                         ("POST", "/prometheus/api/v1/admin/tsdb/delete_series")):  # fmt: skip
+        assert admin.request(method, f"{url}{path}", timeout=10).status_code == 403, path
     query = admin.get(f"{url}/prometheus/api/v1/query", params={"query": "1+1"}, timeout=10)
     assert query.json()["data"]["result"][1] == "2"
     missing = admin.get(f"{url}/grafana/", timeout=10)

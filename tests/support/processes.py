@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,11 +83,12 @@ def cli_binary() -> str:
     return str(path)
 
 
-def wait_until_true(check, timeout: float, what: str) -> None:
-    """Poll `check()` until it is true; fail naming `what` after `timeout` seconds."""
+def wait_until(check: Callable[[], object], timeout: float, what: str) -> object:
+    """Poll `check()` until it returns something true (returned); fail naming `what`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.5)
+        result = check()
+        if result:
+            return result
+        time.sleep(0.3)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")

@@ -34,7 +34,9 @@ def test_generate_stores_private_key_0600_and_returns_public_only(
     derived = subprocess.run(["ssh-keygen", "-y", "-f", str(path)], capture_output=True, text=True)
     assert derived.returncode == 0, derived.stderr
     listed = subprocess.run(
-        ["ssh-keygen", "-l", "-f", "/dev/stdin"], input=key["public_key"], capture_output=True,
+        ["ssh-keygen", "-l", "-f", "/dev/stdin"],
+        input=key["public_key"],
+        capture_output=True,
         text=True,
     )
     assert key["fingerprint"] in listed.stdout

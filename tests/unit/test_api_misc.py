@@ -16,9 +16,7 @@ from tests.conftest import bearer, make_settings, services_of
 def test_openapi_documents_every_api_route(client: FlaskClient, app: Flask, admin_token) -> None:
     doc = client.get("/api/openapi.json", headers=bearer(admin_token)).get_json()
     assert doc["openapi"].startswith("3.")
-    documented = {
-        (path, method.upper()) for path, ops in doc["paths"].items() for method in ops
-    }
+    documented = {(path, method.upper()) for path, ops in doc["paths"].items() for method in ops}
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/"):
             continue

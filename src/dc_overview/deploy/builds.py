@@ -25,20 +25,21 @@ class BuiltImage:
     tag: str
 
 
-def build_app_image(tag: str, base: str, say: Say) -> BuiltImage:
-    say(f"building {tag} (DC Overview app)")
+def build_from_source(role: str, tag: str, base: str, say: Say) -> BuiltImage:
+    """The app ("app") or the proxy ("proxy") from a source tree of the installed packages."""
+    say(f"building {tag} ({role})")
     with tempfile.TemporaryDirectory(prefix="dco-build-") as tmp:
         context = source_tree(Path(tmp))
-        build_image(context, tag, dockerfile("app"), {"BASE_IMAGE": base})
-    return BuiltImage("dc_overview", tag)
+        build_image(context, tag, dockerfile(role), {"BASE_IMAGE": base})
+    return BuiltImage(role, tag)
+
+
+def build_app_image(tag: str, base: str, say: Say) -> BuiltImage:
+    return build_from_source("app", tag, base, say)
 
 
 def build_proxy_image(tag: str, base: str, say: Say) -> BuiltImage:
-    say(f"building {tag} (cryptolabs-proxy)")
-    with tempfile.TemporaryDirectory(prefix="dco-build-") as tmp:
-        context = source_tree(Path(tmp))
-        build_image(context, tag, dockerfile("proxy"), {"BASE_IMAGE": base})
-    return BuiltImage("proxy", tag)
+    return build_from_source("proxy", tag, base, say)
 
 
 def build_debian_image(role: str, base: str, say: Say) -> BuiltImage:

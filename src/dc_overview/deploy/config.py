@@ -42,7 +42,9 @@ class AdminConfig(Strict):
 
 
 class ProxyConfig(Strict):
-    bind_address: Annotated[str, AfterValidator(check_address)] = "0.0.0.0"
+    # Safe by default: reachable from this host only until the operator names an address
+    # (the wizard asks; 0.0.0.0 or the LAN address opens it to other machines).
+    bind_address: Annotated[str, AfterValidator(check_address)] = "127.0.0.1"
     http_port: Port = 80
     https_port: Port = 443
 

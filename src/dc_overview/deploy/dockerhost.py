@@ -27,7 +27,8 @@ def install_docker() -> None:
             "(https://docs.docker.com/engine/install/) and run the quickstart again"
         )
     env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
-    for argv in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "docker.io"]):
+    install = ["apt-get", "install", "-y", "-qq", "docker.io", "debootstrap"]
+    for argv in (["apt-get", "update", "-qq"], install):
         result = subprocess.run(argv, capture_output=True, text=True, env=env)
         if result.returncode != 0:
             raise DockerUnavailable(f"{' '.join(argv)} failed: {result.stderr.strip()[-1000:]}")
