@@ -163,6 +163,21 @@ def measure(
     report(f"concurrent, {args.concurrency} clients", second, goal_ms)
 
 
+def after_each_change(session: requests.Session, base: str, count: int) -> Run:
+    """The uncached path: every read follows a PATCH, so the listing is rebuilt each time."""
+    first = session.get(f"{base}/api/servers", timeout=60).json()[0]
+    latencies: list[float] = []
+    size, start = 0, time.perf_counter()
+    for index in range(count):
+        patch = {"labels": {**first["labels"], "bench": str(index)}}
+        session.patch(
+            f"{base}/api/servers/{first['id']}", json=patch, timeout=60
+        ).raise_for_status()
+        elapsed, size = fetch(session, f"{base}/api/servers")
+        latencies.append(elapsed)
+    return Run(latencies, time.perf_counter() - start, size)
+
+
 def print_header(args: argparse.Namespace, seed_seconds: float, scrape_wait: float) -> None:
     defaults = {param.name: param.default for param in serve.params}
     print(f"machine: {os.cpu_count()} CPUs, Python {platform.python_version()}")
@@ -199,6 +214,7 @@ def run_benchmark(args: argparse.Namespace, root: Path, daemons: list[Daemon]) -
     measure(
         "GET /api/servers (bearer token)", api, f"{server.url}/api/servers", args, API_P99_GOAL_MS
     )
+    report("after each change", after_each_change(api, server.url, args.requests // 5), None)
     print()
     dashboard = login_session(server.url, settings.admin_username, server.admin_password)
     measure("GET / (dashboard, logged-in session)", dashboard, f"{server.url}/", args, None)

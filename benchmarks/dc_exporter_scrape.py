@@ -33,8 +33,10 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from tests.support.fixtures import shared_fixtures
+
 REPO = Path(__file__).resolve().parents[1]
-CAPTURE = REPO / ".." / "shared" / "fixtures" / "nvidia-smi" / "dual_a5000-v13.xml"
+CAPTURE = shared_fixtures() / "nvidia-smi" / "dual_a5000-v13.xml"
 GOAL_P99_MS = 5.0
 GOAL_RSS_MB = 40.0
 GPUS = 8

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-REPO = Path(__file__).resolve().parents[3]
-FIXTURES = REPO / ".." / "shared" / "fixtures"
+from tests.support.fixtures import shared_fixtures
+
+FIXTURES = shared_fixtures()
 XML_DIR = FIXTURES / "nvidia-smi"
 
 # promtool findings that dcgm-exporter's own names cause (kept for dashboard compatibility):
