@@ -28,6 +28,27 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Alertmanager >= 0.26 (bookworm has 0.25, which cannot read *_file secrets): amtool and the
+# daemon unpacked from Debian trixie's package into /usr/local/bin, apt's own setup untouched.
+install_alertmanager() {
+  local tmp opts
+  tmp=$(mktemp -d)
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main" >"$tmp/sources.list"
+  mkdir -p "$tmp/lists/partial"
+  opts=(-o "Dir::Etc::sourcelist=$tmp/sources.list" -o "Dir::Etc::sourceparts=-"
+        -o "Dir::State::Lists=$tmp/lists" -o APT::Sandbox::User=root)
+  apt-get "${opts[@]}" update -qq
+  (cd "$tmp" && apt-get "${opts[@]}" download prometheus-alertmanager >/dev/null)
+  dpkg-deb -x "$tmp"/prometheus-alertmanager_*.deb "$tmp/x"
+  install -m 0755 "$tmp/x/usr/bin/amtool" "$tmp/x/usr/bin/prometheus-alertmanager" /usr/local/bin/
+  rm -rf "$tmp"
+}
+if [[ "${1:-}" == "--test" ]] && ! { command -v amtool >/dev/null 2>&1 \
+    && amtool --version 2>&1 | grep -Eq 'version 0\.(2[6-9]|[3-9][0-9])\.'; }; then
+  echo "Installing Alertmanager >= 0.26 (amtool) from Debian trixie's package"
+  install_alertmanager
+fi
+
 if [[ ! -x .venv/bin/python ]]; then
   python3 -m venv .venv
 fi

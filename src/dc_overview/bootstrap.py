@@ -32,6 +32,7 @@ def prepare(services: Services) -> BootstrapReport:
     report = _ensure_admin(services)
     write_prometheus_config(settings)
     services.targets.publish()
+    services.fleet_export.write()
     return report
 
 

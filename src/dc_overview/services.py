@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dc_overview.grafana.status import GrafanaClient
+from dc_overview.interop.export import FleetConfigExport
 from dc_overview.inventory.accounts import AccountService
 from dc_overview.inventory.db import Database
 from dc_overview.inventory.fleet import FleetService
@@ -26,6 +27,7 @@ class Services:
     targets: TargetPublisher
     prometheus: PrometheusClient
     grafana: GrafanaClient
+    fleet_export: FleetConfigExport
 
     def close(self) -> None:
         self.db.dispose()
@@ -36,11 +38,15 @@ def build_services(settings: Settings) -> Services:
     fleet = FleetService(db)
     targets = TargetPublisher(fleet.list_servers, settings.targets_dir)
     fleet.listeners.append(targets.publish)
+    keys = KeyService(db, settings.ssh_keys_dir)
+    # IPMI Monitor reads our fleet from fleet_config.yaml, rewritten after every change.
+    fleet_export = FleetConfigExport.for_services(fleet.list_servers, keys, settings.config_dir)
+    fleet.listeners.append(fleet_export.write)
     return Services(
         settings=settings,
         db=db,
         fleet=fleet,
-        keys=KeyService(db, settings.ssh_keys_dir),
+        keys=keys,
         accounts=AccountService(db),
         host_keys=HostKeyStore(db),
         targets=targets,
@@ -50,4 +56,5 @@ def build_services(settings: Settings) -> Services:
             password_file=settings.secret_file("grafana_admin_password"),
             dashboards_dir=settings.config_dir / "grafana" / "dashboards",
         ),
+        fleet_export=fleet_export,
     )

@@ -30,6 +30,8 @@ class Settings:
     remote_write_url: str | None = None
     remote_write_username: str | None = None
     remote_write_password_file: Path | None = None
+    # host:port of Alertmanager as Prometheus reaches it; None: no `alerting:` block.
+    alertmanager_target: str | None = None
     site_name: str = "DC Overview"
     admin_username: str = "admin"
     proxy_hops: int = 1
@@ -93,6 +95,7 @@ _ENV_FIELDS = {
     "DC_OVERVIEW_REMOTE_WRITE_URL": ("remote_write_url", str),
     "DC_OVERVIEW_REMOTE_WRITE_USERNAME": ("remote_write_username", str),
     "DC_OVERVIEW_REMOTE_WRITE_PASSWORD_FILE": ("remote_write_password_file", Path),
+    "DC_OVERVIEW_ALERTMANAGER_TARGET": ("alertmanager_target", str),
     "DC_OVERVIEW_SITE_NAME": ("site_name", str),
     "DC_OVERVIEW_ADMIN_USER": ("admin_username", str),
     "DC_OVERVIEW_PROXY_HOPS": ("proxy_hops", int),

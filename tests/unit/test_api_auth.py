@@ -22,6 +22,9 @@ PROTECTED = [
     ("GET", "/api/tokens"),
     ("POST", "/api/tokens"),
     ("DELETE", "/api/tokens/1"),
+    ("POST", "/api/import/ipmi-monitor"),
+    ("POST", "/api/exporters/install"),
+    ("GET", "/api/jobs/1"),
     ("GET", "/api/openapi.json"),
     ("GET", "/metrics"),
 ]
@@ -40,7 +43,7 @@ def test_every_registered_endpoint_is_covered(app: Flask) -> None:
     public = {"/api/health", "/login", "/logout"}
     for rule in app.url_map.iter_rules():
         path = rule.rule.replace("<int:server_id>", "1").replace("<int:key_id>", "1")
-        path = path.replace("<int:token_id>", "1")
+        path = path.replace("<int:token_id>", "1").replace("<int:job_id>", "1")
         if path.startswith("/api/") or path == "/metrics":
             assert path in documented or path in public, f"{rule.rule} not in PROTECTED"
 

@@ -7,7 +7,20 @@ from pathlib import Path
 import click
 
 from dc_overview import __version__
-from dc_overview.cli import images, keys, quickstart, render, serve, servers, stack, tokens, users
+from dc_overview.cli import (
+    deploy,
+    hosts,
+    images,
+    interop,
+    keys,
+    quickstart,
+    render,
+    serve,
+    servers,
+    stack,
+    tokens,
+    users,
+)
 from dc_overview.cli.common import CliState
 
 
@@ -32,7 +45,7 @@ def main(ctx: click.Context, config_dir: Path | None, data_dir: Path | None) -> 
 COMMANDS = (
     serve.serve, servers.group, keys.group, users.group, tokens.group, render.group,
     quickstart.quickstart, images.group, stack.status, stack.logs, stack.start, stack.stop,
-    stack.restart, stack.upgrade, stack.down,
+    stack.restart, stack.upgrade, stack.down, deploy.deploy, hosts.group, interop.group,
 )  # fmt: skip
 for command in COMMANDS:
     main.add_command(command)

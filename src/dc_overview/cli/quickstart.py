@@ -15,7 +15,13 @@ from dc_overview.deploy import dockerhost
 from dc_overview.deploy.config import QuickstartConfig, load_config_file, parse_config
 from dc_overview.deploy.engine import DockerError
 from dc_overview.deploy.health import StackUnhealthy
-from dc_overview.deploy.quickstart import Plan, apply, make_plan, saved_config
+from dc_overview.deploy.quickstart import (
+    Plan,
+    apply,
+    ipmi_monitor_source,
+    make_plan,
+    saved_config,
+)
 from dc_overview.deploy.wizard import WizardCancelled, ask_config
 from dc_overview.inventory.errors import ValidationFailed
 from dc_overview.settings import DEFAULT_CONFIG_DIR
@@ -32,7 +38,9 @@ def _load(config_file: Path | None, config_dir: Path, interactive: bool) -> Quic
         if config_file is not None:
             return load_config_file(config_file)
         defaults = saved_config(config_dir) or QuickstartConfig()
-        return parse_config(ask_config(defaults)) if interactive else defaults
+        if not interactive:
+            return defaults
+        return parse_config(ask_config(defaults, ipmi_monitor=ipmi_monitor_source() is not None))
     except ValidationFailed as exc:
         for error in exc.errors:
             err_console.print(f"[red]{error.field}[/red]: {error.message}")

@@ -22,14 +22,28 @@ GRAFANA_DATASOURCE_UID = "prometheus"
 DEFAULT_SUBNET = "172.31.77.0/24"
 IDENTITY_KEY = "proxy_identity_key"
 PROXY_SECRETS_VIEW = "/etc/cryptolabs-proxy/secrets"
+IPMI_MONITOR_VIEW = "/ipmi-monitor-data"
 
 
 REMOTE_WRITE_PASSWORD = "remote_write_password"
+# Alertmanager (only with receivers configured): its user and its address for Prometheus.
+ALERTMANAGER_UID = 65534
+ALERTMANAGER_TARGET = "alertmanager:9093"
 
 
 def app_environment(config: QuickstartConfig) -> dict[str, str]:
     """Non-secret settings of the app container (secrets are files in the config dir)."""
-    return _base_environment(config) | _remote_write_environment(config)
+    return (
+        _base_environment(config)
+        | _remote_write_environment(config)
+        | _alerting_environment(config)
+    )
+
+
+def _alerting_environment(config: QuickstartConfig) -> dict[str, str]:
+    if not config.alerts.alertmanager_enabled:
+        return {}
+    return {"DC_OVERVIEW_ALERTMANAGER_TARGET": ALERTMANAGER_TARGET}
 
 
 def _remote_write_environment(config: QuickstartConfig) -> dict[str, str]:
@@ -91,6 +105,9 @@ class StackShape:
     include_grafana: bool = True
     network_external: bool = False
     subnet: str = DEFAULT_SUBNET
+    # IPMI Monitor's data (a Docker volume name or a host folder), mounted read-only into the
+    # app at IPMI_MONITOR_VIEW so that its servers and keys can be imported there.
+    ipmi_monitor_data: str | None = None
 
 
 def render_compose(config: QuickstartConfig, config_dir: Path, shape: StackShape) -> str:
@@ -115,6 +132,10 @@ def render_compose(config: QuickstartConfig, config_dir: Path, shape: StackShape
         network=config.docker.network,
         network_external=shape.network_external,
         network_subnet=shape.subnet,
+        alertmanager=config.alerts.alertmanager_enabled,
+        alertmanager_uid=ALERTMANAGER_UID,
+        ipmi_monitor_data=shape.ipmi_monitor_data,
+        ipmi_monitor_view=IPMI_MONITOR_VIEW,
     )
 
 

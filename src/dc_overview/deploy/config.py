@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from pydantic import ValidationError as PydanticValidationError
 
 from dc_overview import __version__
+from dc_overview.alerting.receivers import AlertsConfig
 from dc_overview.inventory.errors import FieldError, ValidationFailed
 from dc_overview.inventory.validation import Name, Port, check_address
 from dc_overview.settings import duration_seconds
@@ -91,6 +92,8 @@ class ImagesConfig(Strict):
     prometheus: Image = "prom/prometheus:v2.53.2"
     grafana: Image = "grafana/grafana-oss:11.2.2"
     watchtower: Image = "containrrr/watchtower:1.7.1"
+    # 0.26 or later: receivers read their secrets from files (bot_token_file, url_file).
+    alertmanager: Image = "prom/alertmanager:v0.28.1"
 
 
 class DockerConfig(Strict):
@@ -109,6 +112,10 @@ class QuickstartConfig(Strict):
     grafana: GrafanaConfig = Field(default_factory=GrafanaConfig)
     images: ImagesConfig = Field(default_factory=ImagesConfig)
     docker: DockerConfig = Field(default_factory=DockerConfig)
+    # Alert thresholds and, optionally, Alertmanager receivers (their secrets as file paths).
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    # With IPMI Monitor on this host: import its servers and SSH keys once the stack is up.
+    import_from_ipmi: bool = False
 
     def without_secrets(self) -> dict[str, Any]:
         """What is saved as `quickstart.yaml`: everything but the passwords."""

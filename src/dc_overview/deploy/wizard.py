@@ -24,9 +24,17 @@ def _port(text: str) -> bool | str:
     return (text.isdigit() and 1 <= int(text) <= 65535) or "a port from 1 to 65535"
 
 
-def ask_config(defaults: QuickstartConfig) -> dict[str, Any]:
-    """Ask everything; an empty answer keeps the default (or generates a password)."""
+def ask_config(defaults: QuickstartConfig, *, ipmi_monitor: bool = False) -> dict[str, Any]:
+    """Ask everything; an empty answer keeps the default (or generates a password).
+
+    `ipmi_monitor`: IPMI Monitor was detected, so offer to import its servers and keys.
+    """
     data = defaults.without_secrets()
+    if ipmi_monitor:
+        data["import_from_ipmi"] = _ask(
+            questionary.confirm("IPMI Monitor detected. Import SSH keys and server IPs?",
+                                default=True)
+        )  # fmt: skip
     data["site_name"] = _ask(questionary.text("Site name:", default=defaults.site_name))
     data["admin"]["username"] = _ask(
         questionary.text("Admin user name:", default=defaults.admin.username)

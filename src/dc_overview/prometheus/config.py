@@ -30,6 +30,7 @@ def render_prometheus_config(settings: Settings) -> str:
         app_target=settings.app_scrape_target,
         jobs=JOBS,
         remote_write=_remote_write(settings),
+        alertmanager_target=settings.alertmanager_target,
     )
 
 

@@ -14,7 +14,9 @@ from dc_overview.inventory.validation import (
     SshKeyImport,
     TokenCreate,
 )
+from dc_overview.remote.service import ExportersInstall
 from dc_overview.web.api import bp
+from dc_overview.web.api.interop import IpmiImportOptions
 
 # (path, method, summary, request schema name or None, success status)
 OPERATIONS: list[tuple[str, str, str, str | None, str]] = [
@@ -34,6 +36,9 @@ OPERATIONS: list[tuple[str, str, str, str | None, str]] = [
     ("/api/tokens", "get", "List API tokens", None, "200"),
     ("/api/tokens", "post", "Create an API token (shown once)", "TokenCreate", "201"),
     ("/api/tokens/{token_id}", "delete", "Revoke an API token", None, "204"),
+    ("/api/import/ipmi-monitor", "post", "Import from IPMI Monitor (admin)", "IpmiImport", "200"),
+    ("/api/exporters/install", "post", "Start a deploy job (admin)", "ExportersInstall", "202"),
+    ("/api/jobs/{job_id}", "get", "A deploy job's per-host progress", None, "200"),
 ]
 
 ERROR_RESPONSES = {
@@ -51,6 +56,8 @@ def _schemas() -> dict:
         "ServerCreate": ServerCreate.model_json_schema(),
         "ServerUpdate": ServerUpdate.model_json_schema(),
         "TokenCreate": TokenCreate.model_json_schema(),
+        "IpmiImport": IpmiImportOptions.model_json_schema(),
+        "ExportersInstall": ExportersInstall.model_json_schema(),
         "SshKey": {"oneOf": [SshKeyGenerate.model_json_schema(), SshKeyImport.model_json_schema()]},
     }
     for schema in schemas.values():

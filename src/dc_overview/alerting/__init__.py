@@ -1,0 +1,1 @@
+"""Alertmanager: receivers from the quickstart config, rendered with secrets as files."""

@@ -1,0 +1,146 @@
+"""The `alerts` section of the quickstart config: thresholds and Alertmanager receivers.
+
+Every secret is a *file* (mode 0600) named by an absolute path: `bot_token_file`,
+`api_url_file`, `auth_password_file`, `url_file`, `bearer_token_file`. A secret given inline
+is refused with a message that says which `*_file` key to use instead.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from dc_overview.prometheus.rules import Thresholds
+
+# Keys that would put a secret into the config, and the file key to use instead.
+INLINE_SECRETS = {
+    "bot_token": "bot_token_file",
+    "api_url": "api_url_file",
+    "auth_password": "auth_password_file",
+    "password": "auth_password_file",
+    "bearer_token": "bearer_token_file",
+    "token": "bot_token_file",
+}
+_DEFAULTS = Thresholds()
+
+
+def check_secret_file(value: str) -> str:
+    """An absolute path to an existing regular file that only its owner can read."""
+    path = Path(value)
+    if not path.is_absolute():
+        raise ValueError("must be an absolute path")
+    if not path.is_file():
+        raise ValueError(f"{value} does not exist or is not a file")
+    mode = os.stat(path).st_mode & 0o777
+    if mode & 0o077:
+        raise ValueError(f"{value} is readable by others (mode {mode:o}); run chmod 600 {value}")
+    return value
+
+
+SecretFile = Annotated[str, AfterValidator(check_secret_file)]
+Duration = Annotated[str, Field(pattern=r"^[1-9][0-9]*(s|m|h)$")]
+Celsius = Annotated[int, Field(ge=30, le=150)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_inline_secrets(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key in data:
+                if key in INLINE_SECRETS and key not in cls.model_fields:
+                    wanted = INLINE_SECRETS[key]
+                    raise ValueError(
+                        f"{key}: secrets are not written in the config; put it in a file "
+                        f"(chmod 600) and give its path as {wanted}"
+                    )
+        return data
+
+
+class TelegramReceiver(Strict):
+    bot_token_file: SecretFile
+    chat_id: int
+    send_resolved: bool = True
+
+
+class SlackReceiver(Strict):
+    # The incoming-webhook URL is the secret.
+    api_url_file: SecretFile
+    channel: Annotated[str, Field(min_length=1, max_length=80)] | None = None
+    send_resolved: bool = True
+
+
+class EmailReceiver(Strict):
+    model_config = ConfigDict(
+        extra="forbid", strict=True, populate_by_name=True, serialize_by_alias=True
+    )
+
+    to: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]
+    sender: Annotated[str, Field(alias="from", pattern=r"^[^@\s]+@[^@\s]+$")]
+    smarthost: Annotated[str, Field(pattern=r"^[A-Za-z0-9.\-\[\]:]+:[0-9]{1,5}$")]
+    auth_username: str | None = None
+    auth_password_file: SecretFile | None = None
+    require_tls: bool = True
+    send_resolved: bool = True
+
+    @model_validator(mode="after")
+    def _auth_complete(self) -> EmailReceiver:
+        if bool(self.auth_username) != bool(self.auth_password_file):
+            raise ValueError("auth_username and auth_password_file go together")
+        return self
+
+
+class WebhookReceiver(Strict):
+    url: Annotated[str, Field(pattern=r"^https?://\S+$")] | None = None
+    url_file: SecretFile | None = None
+    bearer_token_file: SecretFile | None = None
+    send_resolved: bool = True
+
+    @model_validator(mode="after")
+    def _one_url(self) -> WebhookReceiver:
+        if (self.url is None) == (self.url_file is None):
+            raise ValueError("give exactly one of url and url_file (a URL with a secret in it)")
+        return self
+
+
+class AlertmanagerConfig(Strict):
+    """Where alerts go; Alertmanager runs only when at least one receiver is configured."""
+
+    telegram: TelegramReceiver | None = None
+    slack: SlackReceiver | None = None
+    email: EmailReceiver | None = None
+    webhook: WebhookReceiver | None = None
+    group_wait: Duration = "30s"
+    group_interval: Duration = "5m"
+    repeat_interval: Duration = "4h"
+
+    @property
+    def receivers(self) -> dict[str, BaseModel]:
+        """The configured receivers by kind."""
+        kinds = {"telegram": self.telegram, "slack": self.slack}
+        kinds |= {"email": self.email, "webhook": self.webhook}
+        return {kind: receiver for kind, receiver in kinds.items() if receiver is not None}
+
+
+class ThresholdsConfig(Strict):
+    gpu_core_temp_c: Celsius = _DEFAULTS.gpu_core_temp_c
+    gpu_hotspot_temp_c: Celsius = _DEFAULTS.gpu_hotspot_temp_c
+    gpu_vram_temp_c: Celsius = _DEFAULTS.gpu_vram_temp_c
+    disk_free_percent: Annotated[int, Field(ge=1, le=99)] = _DEFAULTS.disk_free_percent
+
+    def to_thresholds(self) -> Thresholds:
+        return Thresholds(**self.model_dump())
+
+
+class AlertsConfig(Strict):
+    thresholds: ThresholdsConfig = Field(default_factory=ThresholdsConfig)
+    alertmanager: AlertmanagerConfig | None = None
+
+    @property
+    def alertmanager_enabled(self) -> bool:
+        return self.alertmanager is not None and bool(self.alertmanager.receivers)
