@@ -14,10 +14,9 @@ from dc_overview.bootstrap import prepare
 from dc_overview.services import Services, build_services
 from dc_overview.settings import Settings
 from tests.conftest import make_settings
+from tests.support.fixtures import shared_fixtures
 
-IPMI_FIXTURE_DIR = (
-    Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "ipmi-monitor"
-)
+IPMI_FIXTURE_DIR = shared_fixtures() / "ipmi-monitor"
 ROOT_SETTING = "ipmi_monitor_root"
 
 

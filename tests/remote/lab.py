@@ -13,6 +13,7 @@ from pathlib import Path
 from dc_overview.deploy.engine import DockerError, docker, image_exists
 from dc_overview.deploy.images import build_image, ensure_base_image
 from tests.support.docker_engine import ensure_docker
+from tests.support.fixtures import shared_fixtures
 
 HERE = Path(__file__).parent
 SYSTEMD_IMAGE = "dcotest/worker:systemd"
@@ -20,7 +21,7 @@ SYSTEMD_ARGS = [
     "--tmpfs", "/run", "--tmpfs", "/run/lock",
     "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro", "--stop-signal", "SIGRTMIN+3",
 ]  # fmt: skip
-FAKE_GPU_XML = Path(__file__).parents[3] / "shared/fixtures/nvidia-smi/tesla-t4.xml"
+FAKE_GPU_XML = shared_fixtures() / "nvidia-smi" / "tesla-t4.xml"
 
 
 def worker_image() -> str:
