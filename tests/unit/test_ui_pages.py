@@ -465,3 +465,18 @@ def test_links_carry_the_proxy_prefix(app: Flask, client: FlaskClient, admin_pas
         links = re.findall(r'(?:href|action|src)="([^"#]*)"', page)
         assert links, path
         assert all(link.startswith("/dc/") for link in links), (path, links)
+
+
+def test_dashboard_shows_deploy_jobs_per_host(app: Flask, admin: FlaskClient) -> None:
+    from dc_overview.remote.jobs import Job
+    from dc_overview.remote.service import job_store
+
+    store = job_store(services_of(app))
+    job = store.attach(Job.create("install", ["gpu-a", "gpu-b"]))
+    job.update("gpu-a", "done", "node 1.5.0 installed")
+    job.update("gpu-b", "failed", "port 9835 is busy")
+    page = admin.get("/").get_data(as_text=True)
+    assert f'data-job="{job.id}"' in page
+    assert "<strong>gpu-a</strong>: done · node 1.5.0 installed" in page
+    assert "<strong>gpu-b</strong>: failed · port 9835 is busy" in page
+    assert "running" in page  # not finished yet

@@ -164,6 +164,17 @@ class JobStore:
         job.listen(self.save)
         return job
 
+    def recent(self, limit: int = 5) -> list[dict[str, Any]]:
+        """The newest jobs first (for the dashboard); unreadable files are passed over."""
+        jobs = []
+        for path in self.directory.glob("*.json"):
+            try:
+                jobs.append(json.loads(path.read_text()))
+            except (OSError, ValueError):
+                continue
+        jobs.sort(key=lambda job: job.get("created_at") or "", reverse=True)
+        return jobs[:limit]
+
     def load(self, job_id: str | int) -> dict[str, Any] | None:
         job_id = str(job_id)
         if not JOB_ID.match(job_id):

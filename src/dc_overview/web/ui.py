@@ -16,6 +16,7 @@ from dc_overview.inventory.errors import Conflict, ValidationFailed
 from dc_overview.inventory.models import Server
 from dc_overview.prometheus.status import targets_with_health
 from dc_overview.prometheus.targets import JOB_BY_EXPORTER
+from dc_overview.remote.service import job_store
 from dc_overview.web.context import current_user, services
 from dc_overview.web.dashboard import build_dashboard
 from dc_overview.web.ui_forms import (
@@ -58,6 +59,7 @@ def dashboard() -> ResponseReturnValue:
         board=board,
         jobs=list(JOB_BY_EXPORTER.values()),
         prometheus_url=svc.settings.prometheus_url,
+        deploy_jobs=job_store(svc).recent(),
     )
 
 
