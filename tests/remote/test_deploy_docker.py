@@ -263,8 +263,10 @@ def test_worker_stopped_during_the_run_fails_with_reason_others_succeed(env: Env
     asyncio.run(run_job(env.services, job, options))
     stopper.join(timeout=30)
     assert job.hosts["w1"].stage == "failed"
-    reasons = ("Connection reset", "connection lost", "cannot connect", "took over", "refused",
-               "verification failed")  # fmt: skip
+    # Which error the dying connection gives depends on timing; each one names what broke.
+    reasons = ("Connection reset", "connection lost", "Connection lost", "Broken pipe",
+               "cannot connect", "took over", "refused", "verification failed",
+               "closed")  # fmt: skip
     message = job.hosts["w1"].message
     assert any(reason in message for reason in reasons), message
     assert job.hosts["w2"].stage == "done" and job.hosts["w4"].stage == "done"
