@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,12 +28,11 @@ from tests.support.stack import start_app, start_prometheus
 from benchmarks.common import (
     admin_token,
     bench_settings,
-    log_tails,
     login_session,
     percentiles,
     port_of,
     prepared_services,
-    stop_all,
+    run_with_daemons,
     token_session,
 )
 from dc_overview.cli.serve import serve
@@ -222,16 +220,9 @@ def run_benchmark(args: argparse.Namespace, root: Path, daemons: list[Daemon]) -
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="dc-bench-api-") as tmp:
-        daemons: list[Daemon] = []
-        try:
-            run_benchmark(args, Path(tmp), daemons)
-        except Exception:
-            print(log_tails(daemons))
-            raise
-        finally:
-            stop_all(daemons)
-    return 0
+    return run_with_daemons(
+        "dc-bench-api-", lambda root, daemons: run_benchmark(args, root, daemons)
+    )
 
 
 if __name__ == "__main__":

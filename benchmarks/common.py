@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 import statistics
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
@@ -99,3 +101,17 @@ def stop_all(daemons: list[Daemon]) -> None:
 def log_tails(daemons: list[Daemon]) -> str:
     """The end of each daemon's log, for the message of a failed run."""
     return "\n".join(f"--- {d.name} log ---\n{d.log()}" for d in daemons)
+
+
+def run_with_daemons(prefix: str, run: Callable[[Path, list[Daemon]], None]) -> int:
+    """Run a benchmark in a temp dir; print daemon logs on failure, always stop the daemons."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        daemons: list[Daemon] = []
+        try:
+            run(Path(tmp), daemons)
+        except Exception:
+            print(log_tails(daemons))
+            raise
+        finally:
+            stop_all(daemons)
+    return 0

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,10 +27,9 @@ from tests.support.stack import start_app, start_node_exporter, start_prometheus
 from benchmarks.common import (
     admin_token,
     bench_settings,
-    log_tails,
     port_of,
     prepared_services,
-    stop_all,
+    run_with_daemons,
     token_session,
 )
 from dc_overview.prometheus.client import PrometheusClient
@@ -179,16 +177,9 @@ def run_benchmark(args: argparse.Namespace, root: Path, daemons: list[Daemon]) -
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="dc-bench-targets-") as tmp:
-        daemons: list[Daemon] = []
-        try:
-            run_benchmark(args, Path(tmp), daemons)
-        except Exception:
-            print(log_tails(daemons))
-            raise
-        finally:
-            stop_all(daemons)
-    return 0
+    return run_with_daemons(
+        "dc-bench-targets-", lambda root, daemons: run_benchmark(args, root, daemons)
+    )
 
 
 if __name__ == "__main__":

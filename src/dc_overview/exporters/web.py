@@ -26,6 +26,21 @@ LANDING = (
 )
 
 
+def add_serving_arguments(parser: Any, program: str, version: str, once_help: str) -> None:
+    """The options every exporter shares: web config, --once, log level, version."""
+    add = parser.add_argument
+    add(
+        "--web-config",
+        "--web.config.file",
+        dest="web_config",
+        default="",
+        help="node_exporter-style web config (TLS, basic auth)",
+    )
+    add("--once", action="store_true", help=once_help)
+    add("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    add("--version", action="version", version=f"{program} {version}")
+
+
 def parse_listen(listen: str) -> tuple[str, int]:
     """ ":9835" -> ("", 9835); "127.0.0.1:9835"; "[::1]:9835" -> ("::1", 9835)."""
     host, sep, port = listen.rpartition(":")

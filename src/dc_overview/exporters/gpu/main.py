@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from prometheus_client import generate_latest
 
 from ..version import VERSION
-from ..web import make_server, serve_until_signalled
+from ..web import add_serving_arguments, make_server, serve_until_signalled
 from ..webconfig import WebConfig, WebConfigError, load_web_config
 from .backends.base import Backend
 from .backends.nvidia_smi import NvidiaSmiBackend
@@ -49,16 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add("--pci-root", default=SYSFS_PCI_DEVICES, help=argparse.SUPPRESS)
     add("--hostname", default="", help="Hostname label (default: this machine's name)")
-    add(
-        "--web-config",
-        "--web.config.file",
-        dest="web_config",
-        default="",
-        help="node_exporter-style web config (TLS, basic auth)",
+    add_serving_arguments(
+        parser, "dc-exporter", VERSION, "collect once, print the exposition, exit"
     )
-    add("--once", action="store_true", help="collect once, print the exposition, exit")
-    add("--log-level", default="info", choices=("debug", "info", "warning", "error"))
-    add("--version", action="version", version=f"dc-exporter {VERSION}")
     return parser
 
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from prometheus_client import CollectorRegistry, generate_latest
 
 from ..version import VERSION
-from ..web import make_server, registry_renderer, serve_until_signalled
+from ..web import add_serving_arguments, make_server, registry_renderer, serve_until_signalled
 from ..webconfig import WebConfig, WebConfigError, load_web_config
 from .client import DEFAULT_API_URL, KeyFileError, VastClient, load_accounts
 from .collector import VastCollector, VastRefresher
@@ -30,16 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("--earnings-days", type=float, default=30.0, help="earnings window in days (default 30)")
     add("--api-url", default=DEFAULT_API_URL, help=argparse.SUPPRESS)
     add("--timeout", type=float, default=10.0, help="seconds one API call may take")
-    add(
-        "--web-config",
-        "--web.config.file",
-        dest="web_config",
-        default="",
-        help="node_exporter-style web config (TLS, basic auth)",
+    add_serving_arguments(
+        parser, "vastai-exporter", VERSION, "refresh once, print the exposition, exit"
     )
-    add("--once", action="store_true", help="refresh once, print the exposition, exit")
-    add("--log-level", default="info", choices=("debug", "info", "warning", "error"))
-    add("--version", action="version", version=f"vastai-exporter {VERSION}")
     return parser
 
 
