@@ -38,6 +38,9 @@ class Settings:
     # cryptolabs-proxy's shared key: with it, the proxy's signed identity header is trusted.
     proxy_identity_key_file: Path | None = None
     bind: str = "127.0.0.1:5001"
+    # node_exporter binary (or a folder holding one) pushed to workers when the config dir has no
+    # artifacts/ folder; None: the pinned upstream release is downloaded.
+    node_exporter_source: Path | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -101,6 +104,7 @@ _ENV_FIELDS = {
     "DC_OVERVIEW_PROXY_HOPS": ("proxy_hops", int),
     "DC_OVERVIEW_PROXY_IDENTITY_KEY_FILE": ("proxy_identity_key_file", Path),
     "DC_OVERVIEW_BIND": ("bind", str),
+    "DC_OVERVIEW_NODE_EXPORTER": ("node_exporter_source", Path),
 }
 
 

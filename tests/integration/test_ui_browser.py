@@ -2,66 +2,29 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from dc_overview.services import build_services
+from tests.support.browser import PNG_SIGNATURE, chromium
 from tests.support.stack import LiveServer
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PAGE_BACKGROUND = "rgb(15, 20, 25)"  # --bg in style.css: proves the stylesheet was served
-
-
-def _require(path: Path) -> None:
-    if not (path.exists() and shutil.which(str(path))):
-        pytest.fail(
-            f"{path} is missing: install Debian's chromium and chromium-driver "
-            "(apt-get install chromium chromium-driver) to run the browser tests",
-            pytrace=False,
-        )
 
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
-    _require(CHROMIUM)
-    _require(CHROMEDRIVER)
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1400,1000",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    try:
-        driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    except WebDriverException as exc:
-        pytest.fail(f"headless Chromium did not start: {exc.msg}", pytrace=False)
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
+    with chromium(tmp_path / "chromium-profile", window="1400,1000") as driver:
+        yield driver
 
 
 def wait_for(driver: webdriver.Chrome, css: str, timeout: float = 15) -> WebElement:

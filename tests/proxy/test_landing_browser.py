@@ -9,54 +9,21 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.proxy.support import Stack
+from tests.support.browser import chromium, save_png
 
 pytestmark = pytest.mark.integration
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-FLAGS = (
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--window-size=1400,900",
-    "--ignore-certificate-errors",  # the proxy's self-signed certificate
-)
 
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not (path.exists() and shutil.which(str(path))):
-            pytest.fail(
-                f"{path} is missing: apt-get install chromium chromium-driver", pytrace=False
-            )
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (*FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}"):
-        options.add_argument(flag)
-    options.set_capability("acceptInsecureCerts", True)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    try:
-        driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    except WebDriverException as exc:
-        pytest.fail(f"headless Chromium did not start: {exc.msg}", pytrace=False)
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
+    with chromium(tmp_path / "chromium-profile", insecure_certs=True) as driver:
+        yield driver
 
 
 def card(driver: webdriver.Chrome, name: str) -> WebElement:
@@ -69,8 +36,7 @@ def field(element: WebElement, name: str) -> WebElement:
 
 def keep_screenshot(driver: webdriver.Chrome, path: Path) -> None:
     """A PNG in the test's tmp dir and, with DC_OVERVIEW_ARTIFACTS set, a copy there."""
-    assert driver.save_screenshot(str(path)), f"no screenshot written to {path}"
-    assert path.read_bytes().startswith(PNG_SIGNATURE)
+    save_png(driver, path)
     artifacts = os.environ.get("DC_OVERVIEW_ARTIFACTS")
     if artifacts:
         Path(artifacts).mkdir(parents=True, exist_ok=True)

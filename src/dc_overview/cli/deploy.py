@@ -14,6 +14,7 @@ from dc_overview.cli.common import console, err_console, with_services
 from dc_overview.remote.catalog import DEFAULT_KINDS, INSTALLABLE, NOT_INSTALLED_HERE
 from dc_overview.remote.installer import DeployOptions, run_job
 from dc_overview.remote.jobs import Job, JobStore
+from dc_overview.remote.service import local_node_exporter_dir
 from dc_overview.services import Services
 
 STAGE_STYLE = {"done": "green", "failed": "red", "queued": "dim"}
@@ -63,7 +64,8 @@ def select_servers(services: Services, names: tuple[str, ...], all_servers: bool
     "--node-exporter",
     "node_exporter",
     type=click.Path(exists=True, path_type=Path),
-    help="Local node_exporter binary or directory (air-gapped); default: the pinned release.",
+    help="Local node_exporter binary or directory (air-gapped); default: <config dir>/artifacts, "
+    "the app image's bundled one, else the pinned release.",
 )
 @click.option("--connect-timeout", type=float, default=15.0, show_default=True)
 @with_services
@@ -88,7 +90,7 @@ def deploy(
         remove=remove,
         parallel=parallel,
         connect_timeout=connect_timeout,
-        node_exporter_source=node_exporter,
+        node_exporter_source=node_exporter or local_node_exporter_dir(services),
     )
     job = Job.create("remove" if remove else "deploy", names)
     JobStore(services.settings.data_dir / "jobs").attach(job)

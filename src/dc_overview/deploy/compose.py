@@ -23,6 +23,8 @@ DEFAULT_SUBNET = "172.31.77.0/24"
 IDENTITY_KEY = "proxy_identity_key"
 PROXY_SECRETS_VIEW = "/etc/cryptolabs-proxy/secrets"
 IPMI_MONITOR_VIEW = "/ipmi-monitor-data"
+# Debian's node_exporter inside the app image (app.Dockerfile), pushed to workers over SSH.
+BUNDLED_NODE_EXPORTER = "/opt/dc-overview-artifacts/node_exporter"
 
 
 REMOTE_WRITE_PASSWORD = "remote_write_password"
@@ -71,7 +73,13 @@ def _base_environment(config: QuickstartConfig) -> dict[str, str]:
         "DC_OVERVIEW_PROMETHEUS_TOKEN_FILE": str(PROMETHEUS_VIEW / "metrics_token"),
         "DC_OVERVIEW_SCRAPE_INTERVAL": config.prometheus.scrape_interval,
         "DC_OVERVIEW_PROXY_IDENTITY_KEY_FILE": f"/etc/dc-overview/secrets/{IDENTITY_KEY}",
-    }
+    } | _artifact_environment(config)
+
+
+def _artifact_environment(config: QuickstartConfig) -> dict[str, str]:
+    if config.artifacts.node_exporter != "bundled":
+        return {}
+    return {"DC_OVERVIEW_NODE_EXPORTER": BUNDLED_NODE_EXPORTER}
 
 
 def proxy_environment(config: QuickstartConfig) -> dict[str, str]:

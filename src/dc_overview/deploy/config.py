@@ -96,6 +96,13 @@ class ImagesConfig(Strict):
     alertmanager: Image = "prom/alertmanager:v0.28.1"
 
 
+class ArtifactsConfig(Strict):
+    # What the app pushes to workers as node_exporter: "bundled" is Debian's build inside the app
+    # image (works without internet); "download" is the pinned upstream release, fetched once and
+    # checked against its sha256sums. A binary in <config dir>/artifacts/ always wins.
+    node_exporter: Literal["bundled", "download"] = "bundled"
+
+
 class DockerConfig(Strict):
     project_name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")] = "dc-overview"
     network: Annotated[str, Field(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")] = "cryptolabs"
@@ -112,6 +119,7 @@ class QuickstartConfig(Strict):
     grafana: GrafanaConfig = Field(default_factory=GrafanaConfig)
     images: ImagesConfig = Field(default_factory=ImagesConfig)
     docker: DockerConfig = Field(default_factory=DockerConfig)
+    artifacts: ArtifactsConfig = Field(default_factory=ArtifactsConfig)
     # Alert thresholds and, optionally, Alertmanager receivers (their secrets as file paths).
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     # With IPMI Monitor on this host: import its servers and SSH keys once the stack is up.

@@ -39,9 +39,12 @@ def job_store(services: Services) -> JobStore:
 
 
 def local_node_exporter_dir(services: Services) -> Path | None:
-    """Air-gapped sites drop node_exporter in <config dir>/artifacts; else the pinned download."""
+    """node_exporter dropped in <config dir>/artifacts, else the configured local one (the app
+    image bundles Debian's: DC_OVERVIEW_NODE_EXPORTER); None: the pinned download."""
     folder = services.settings.config_dir / "artifacts"
-    return folder if folder.is_dir() else None
+    if folder.is_dir():
+        return folder
+    return services.settings.node_exporter_source
 
 
 def start_job(services: Services, data: dict) -> Job:

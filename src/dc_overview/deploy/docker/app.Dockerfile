@@ -9,6 +9,16 @@ RUN apt-get update \
       ca-certificates python3 python3-venv openssh-client \
  && rm -rf /var/lib/apt/lists/*
 
+# node_exporter for the workers, from Debian's signed package (only the binary is kept): the app
+# deploys it over SSH without internet access (quickstart key artifacts.node_exporter: bundled).
+RUN apt-get update \
+ && cd /tmp && apt-get download prometheus-node-exporter \
+ && dpkg-deb -x prometheus-node-exporter_*.deb node-exporter \
+ && install -D -m 0755 node-exporter/usr/bin/prometheus-node-exporter \
+      /opt/dc-overview-artifacts/node_exporter \
+ && /opt/dc-overview-artifacts/node_exporter --version \
+ && rm -rf /tmp/node-exporter /tmp/prometheus-node-exporter_*.deb /var/lib/apt/lists/*
+
 # Dependencies first, in their own layer: a code change then rebuilds in seconds.
 COPY pyproject.toml README.md /build/
 RUN python3 -m venv /opt/dc-overview \
