@@ -70,6 +70,11 @@ class Lab:
     network: str = ""
     subnet: str = ""
     workers: list[Worker] = field(default_factory=list)
+    shared_network: bool = False  # someone else's network (a stack's): left to its owner
+
+    def use_network(self, network: str, subnet: str) -> None:
+        """Start the workers on an existing network instead of one made here."""
+        self.network, self.subnet, self.shared_network = network, subnet, True
 
     def create_network(self) -> None:
         self.network = self.prefix
@@ -121,7 +126,7 @@ class Lab:
     def destroy(self) -> None:
         for worker in self.workers:
             subprocess.run(["docker", "rm", "-f", "-v", worker.container], capture_output=True)
-        if self.network:
+        if self.network and not self.shared_network:
             subprocess.run(["docker", "network", "rm", self.network], capture_output=True)
 
 
