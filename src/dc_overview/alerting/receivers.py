@@ -62,17 +62,22 @@ class Strict(BaseModel):
         return data
 
 
+RESOLVED = "Also notify when the alert is resolved."
+
+
 class TelegramReceiver(Strict):
-    bot_token_file: SecretFile
-    chat_id: int
-    send_resolved: bool = True
+    bot_token_file: SecretFile = Field(description="File (0600) holding the bot's token.")
+    chat_id: int = Field(description="Telegram chat the bot posts to.")
+    send_resolved: bool = Field(True, description=RESOLVED)
 
 
 class SlackReceiver(Strict):
     # The incoming-webhook URL is the secret.
-    api_url_file: SecretFile
-    channel: Annotated[str, Field(min_length=1, max_length=80)] | None = None
-    send_resolved: bool = True
+    api_url_file: SecretFile = Field(description="File (0600) holding the incoming-webhook URL.")
+    channel: Annotated[str, Field(min_length=1, max_length=80)] | None = Field(
+        None, description="Channel to post to; unset: the webhook's own."
+    )
+    send_resolved: bool = Field(True, description=RESOLVED)
 
 
 class EmailReceiver(Strict):
@@ -80,13 +85,21 @@ class EmailReceiver(Strict):
         extra="forbid", strict=True, populate_by_name=True, serialize_by_alias=True
     )
 
-    to: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]
-    sender: Annotated[str, Field(alias="from", pattern=r"^[^@\s]+@[^@\s]+$")]
-    smarthost: Annotated[str, Field(pattern=r"^[A-Za-z0-9.\-\[\]:]+:[0-9]{1,5}$")]
-    auth_username: str | None = None
-    auth_password_file: SecretFile | None = None
-    require_tls: bool = True
-    send_resolved: bool = True
+    to: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")] = Field(
+        description="Recipient address."
+    )
+    sender: Annotated[str, Field(alias="from", pattern=r"^[^@\s]+@[^@\s]+$")] = Field(
+        description="Sender address."
+    )
+    smarthost: Annotated[str, Field(pattern=r"^[A-Za-z0-9.\-\[\]:]+:[0-9]{1,5}$")] = Field(
+        description="SMTP server as host:port."
+    )
+    auth_username: str | None = Field(None, description="SMTP user name (with the password file).")
+    auth_password_file: SecretFile | None = Field(
+        None, description="File (0600) holding the SMTP password."
+    )
+    require_tls: bool = Field(True, description="Refuse to send without STARTTLS.")
+    send_resolved: bool = Field(True, description=RESOLVED)
 
     @model_validator(mode="after")
     def _auth_complete(self) -> EmailReceiver:
@@ -96,10 +109,16 @@ class EmailReceiver(Strict):
 
 
 class WebhookReceiver(Strict):
-    url: Annotated[str, Field(pattern=r"^https?://\S+$")] | None = None
-    url_file: SecretFile | None = None
-    bearer_token_file: SecretFile | None = None
-    send_resolved: bool = True
+    url: Annotated[str, Field(pattern=r"^https?://\S+$")] | None = Field(
+        None, description="URL to POST alerts to (give this or url_file)."
+    )
+    url_file: SecretFile | None = Field(
+        None, description="File (0600) holding the URL, for a URL with a secret in it."
+    )
+    bearer_token_file: SecretFile | None = Field(
+        None, description="File (0600) holding a bearer token sent with each request."
+    )
+    send_resolved: bool = Field(True, description=RESOLVED)
 
     @model_validator(mode="after")
     def _one_url(self) -> WebhookReceiver:
@@ -111,13 +130,19 @@ class WebhookReceiver(Strict):
 class AlertmanagerConfig(Strict):
     """Where alerts go; Alertmanager runs only when at least one receiver is configured."""
 
-    telegram: TelegramReceiver | None = None
-    slack: SlackReceiver | None = None
-    email: EmailReceiver | None = None
-    webhook: WebhookReceiver | None = None
-    group_wait: Duration = "30s"
-    group_interval: Duration = "5m"
-    repeat_interval: Duration = "4h"
+    telegram: TelegramReceiver | None = Field(None, description="Send alerts to Telegram.")
+    slack: SlackReceiver | None = Field(None, description="Send alerts to a Slack webhook.")
+    email: EmailReceiver | None = Field(None, description="Send alerts by e-mail.")
+    webhook: WebhookReceiver | None = Field(None, description="POST alerts to a webhook.")
+    group_wait: Duration = Field(
+        "30s", description="Wait this long to batch the first alerts of a group."
+    )
+    group_interval: Duration = Field(
+        "5m", description="Wait this long before notifying about new alerts of a group."
+    )
+    repeat_interval: Duration = Field(
+        "4h", description="Repeat a notification for an alert still firing after this long."
+    )
 
     @property
     def receivers(self) -> dict[str, BaseModel]:
@@ -128,17 +153,31 @@ class AlertmanagerConfig(Strict):
 
 
 class ThresholdsConfig(Strict):
-    gpu_core_temp_c: Celsius = _DEFAULTS.gpu_core_temp_c
-    gpu_hotspot_temp_c: Celsius = _DEFAULTS.gpu_hotspot_temp_c
-    gpu_vram_temp_c: Celsius = _DEFAULTS.gpu_vram_temp_c
-    disk_free_percent: Annotated[int, Field(ge=1, le=99)] = _DEFAULTS.disk_free_percent
+    gpu_core_temp_c: Celsius = Field(
+        _DEFAULTS.gpu_core_temp_c,
+        description="Alert when a GPU core is above this (°C) for 5 minutes.",
+    )
+    gpu_hotspot_temp_c: Celsius = Field(
+        _DEFAULTS.gpu_hotspot_temp_c,
+        description="Alert when a GPU hot spot is above this (°C) for 5 minutes.",
+    )
+    gpu_vram_temp_c: Celsius = Field(
+        _DEFAULTS.gpu_vram_temp_c,
+        description="Alert when GPU memory is above this (°C) for 5 minutes.",
+    )
+    disk_free_percent: Annotated[int, Field(ge=1, le=99)] = Field(
+        _DEFAULTS.disk_free_percent,
+        description="Alert when a filesystem has had less free than this (%) for 10 minutes.",
+    )
 
     def to_thresholds(self) -> Thresholds:
         return Thresholds(**self.model_dump())
 
 
 class AlertsConfig(Strict):
-    thresholds: ThresholdsConfig = Field(default_factory=ThresholdsConfig)
+    thresholds: ThresholdsConfig = Field(
+        default_factory=ThresholdsConfig, description="Thresholds of the Prometheus alert rules."
+    )
     alertmanager: AlertmanagerConfig | None = None
 
     @property

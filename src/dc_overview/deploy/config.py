@@ -38,24 +38,43 @@ class Strict(BaseModel):
 
 
 class AdminConfig(Strict):
-    username: Name = "admin"
-    password: Annotated[str, Field(min_length=10, max_length=256)] | None = None
+    username: Name = Field("admin", description="User name of the web app's first admin.")
+    password: Annotated[str, Field(min_length=10, max_length=256)] | None = Field(
+        None,
+        description="The admin's password; generated when unset. Moved into "
+        "`secrets/admin_password` (0600), never saved in `quickstart.yaml`; an existing "
+        "password is kept.",
+    )
 
 
 class ProxyConfig(Strict):
     # Safe by default: reachable from this host only until the operator names an address
     # (the wizard asks; 0.0.0.0 or the LAN address opens it to other machines).
-    bind_address: Annotated[str, AfterValidator(check_address)] = "127.0.0.1"
-    http_port: Port = 80
-    https_port: Port = 443
+    bind_address: Annotated[str, AfterValidator(check_address)] = Field(
+        "127.0.0.1",
+        description="Host address the proxy's ports are published on: 127.0.0.1 keeps them "
+        "reachable from this host only; 0.0.0.0 or a LAN address opens them to other machines.",
+    )
+    http_port: Port = Field(80, description="Host port for HTTP.")
+    https_port: Port = Field(443, description="Host port for HTTPS.")
 
 
 class TlsConfig(Strict):
-    mode: Literal["self-signed", "own", "letsencrypt"] = "self-signed"
-    cert_file: str | None = None
-    key_file: str | None = None
-    domain: str | None = None
-    email: str | None = None
+    mode: Literal["self-signed", "own", "letsencrypt"] = Field(
+        "self-signed",
+        description="The proxy's certificate: made by the proxy (`self-signed`), your own files "
+        "(`own`: cert_file, key_file) or issued by Let's Encrypt (`letsencrypt`: domain, email).",
+    )
+    cert_file: str | None = Field(
+        None, description="mode `own`: certificate file (PEM), copied into the proxy's secrets."
+    )
+    key_file: str | None = Field(
+        None, description="mode `own`: private key file (PEM), copied into the proxy's secrets."
+    )
+    domain: str | None = Field(
+        None, description="mode `letsencrypt`: the domain name the certificate is issued for."
+    )
+    email: str | None = Field(None, description="mode `letsencrypt`: contact e-mail address.")
 
     @model_validator(mode="after")
     def _complete(self) -> TlsConfig:
@@ -70,60 +89,141 @@ class TlsConfig(Strict):
 
 
 class RemoteWrite(Strict):
-    url: Annotated[str, Field(pattern=r"^https?://\S+$")]
-    username: str | None = None
-    password_file: str | None = None
+    url: Annotated[str, Field(pattern=r"^https?://\S+$")] = Field(
+        description="Remote-write endpoint, e.g. VictoriaMetrics' `/api/v1/write`."
+    )
+    username: str | None = Field(None, description="Basic-auth user name.")
+    password_file: str | None = Field(
+        None,
+        description="File holding the basic-auth password (used with username); copied (0600) "
+        "for Prometheus, never written into a config file.",
+    )
 
 
 class PrometheusConfig(Strict):
-    retention: Retention = "30d"
-    scrape_interval: Interval = "5s"
-    remote_write: RemoteWrite | None = None
+    retention: Retention = Field(
+        "30d", description="How long Prometheus keeps samples (hours, days, weeks or years)."
+    )
+    scrape_interval: Interval = Field(
+        "5s", description="How often every target is scraped: a duration like 5s, 1m or 2h."
+    )
+    remote_write: RemoteWrite | None = Field(
+        None, description="Also send every sample to a remote-write endpoint (scaling out)."
+    )
 
 
 class GrafanaConfig(Strict):
-    enabled: bool = True
-    admin_password: Annotated[str, Field(min_length=8, max_length=256)] | None = None
+    enabled: bool = Field(
+        True, description="Run Grafana; it is left out when its image cannot be pulled."
+    )
+    admin_password: Annotated[str, Field(min_length=8, max_length=256)] | None = Field(
+        None,
+        description="Grafana's admin password; generated when unset. Moved into "
+        "`secrets/grafana_admin_password` (0600), never saved in `quickstart.yaml`.",
+    )
 
 
 class ImagesConfig(Strict):
-    dc_overview: Image = f"ghcr.io/cryptolabsza/dc-overview:{__version__}"
-    proxy: Image = f"ghcr.io/cryptolabsza/cryptolabs-proxy:{__version__}"
-    prometheus: Image = "prom/prometheus:v2.53.2"
-    grafana: Image = "grafana/grafana-oss:11.2.2"
-    watchtower: Image = "containrrr/watchtower:1.7.1"
+    dc_overview: Image = Field(
+        f"ghcr.io/cryptolabsza/dc-overview:{__version__}",
+        description="The app; built here from the installed package when it cannot be pulled.",
+    )
+    proxy: Image = Field(
+        f"ghcr.io/cryptolabsza/cryptolabs-proxy:{__version__}",
+        description="cryptolabs-proxy; built here from the installed package when it cannot be "
+        "pulled.",
+    )
+    prometheus: Image = Field(
+        "prom/prometheus:v2.53.2",
+        description="Prometheus; built from Debian's package when it cannot be pulled.",
+    )
+    grafana: Image = Field(
+        "grafana/grafana-oss:11.2.2",
+        description="Grafana; cannot be built here, so the stack runs without it when it cannot "
+        "be pulled.",
+    )
+    watchtower: Image = Field(
+        "containrrr/watchtower:1.7.1", description="Watchtower (with `docker.watchtower`)."
+    )
     # 0.26 or later: receivers read their secrets from files (bot_token_file, url_file).
-    alertmanager: Image = "prom/alertmanager:v0.28.1"
+    alertmanager: Image = Field(
+        "prom/alertmanager:v0.28.1",
+        description="Alertmanager (runs when a receiver is configured); 0.26 or later.",
+    )
 
 
 class ArtifactsConfig(Strict):
-    # What the app pushes to workers as node_exporter: "bundled" is Debian's build inside the app
-    # image (works without internet); "download" is the pinned upstream release, fetched once and
-    # checked against its sha256sums. A binary in <config dir>/artifacts/ always wins.
-    node_exporter: Literal["bundled", "download"] = "bundled"
+    node_exporter: Literal["bundled", "download"] = Field(
+        "bundled",
+        description="What the app pushes to workers as node_exporter: `bundled` is Debian's build "
+        "inside the app image (works without internet); `download` is the pinned upstream "
+        "release, fetched once and checked against its sha256sums. A binary in "
+        "`<config dir>/artifacts/`, or `dc-overview deploy --node-exporter PATH`, takes "
+        "precedence.",
+    )
 
 
 class DockerConfig(Strict):
-    project_name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")] = "dc-overview"
-    network: Annotated[str, Field(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")] = "cryptolabs"
-    network_subnet: str | None = None
-    watchtower: bool = False
+    project_name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")] = Field(
+        "dc-overview", description="Docker Compose project name."
+    )
+    network: Annotated[str, Field(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")] = Field(
+        "cryptolabs",
+        description="Bridge network shared with IPMI Monitor; an existing one is reused.",
+    )
+    network_subnet: str | None = Field(
+        None,
+        description="Subnet (CIDR) for the network when the quickstart creates it; unset: the "
+        "existing network's, else 172.31.77.0/24.",
+    )
+    watchtower: bool = Field(
+        False,
+        description="Run Watchtower, which updates the stack's containers (label-enabled only) "
+        "once a day.",
+    )
 
 
 class QuickstartConfig(Strict):
-    site_name: Annotated[str, Field(min_length=1, max_length=80)] = "DC Overview"
-    admin: AdminConfig = Field(default_factory=AdminConfig)
-    proxy: ProxyConfig = Field(default_factory=ProxyConfig)
-    tls: TlsConfig = Field(default_factory=TlsConfig)
-    prometheus: PrometheusConfig = Field(default_factory=PrometheusConfig)
-    grafana: GrafanaConfig = Field(default_factory=GrafanaConfig)
-    images: ImagesConfig = Field(default_factory=ImagesConfig)
-    docker: DockerConfig = Field(default_factory=DockerConfig)
-    artifacts: ArtifactsConfig = Field(default_factory=ArtifactsConfig)
+    site_name: Annotated[str, Field(min_length=1, max_length=80)] = Field(
+        "DC Overview", description="Name of this site, shown by the app and the landing page."
+    )
+    admin: AdminConfig = Field(
+        default_factory=AdminConfig, description="The web app's first admin account."
+    )
+    proxy: ProxyConfig = Field(
+        default_factory=ProxyConfig,
+        description="cryptolabs-proxy, the only container that publishes ports.",
+    )
+    tls: TlsConfig = Field(default_factory=TlsConfig, description="HTTPS at the proxy.")
+    prometheus: PrometheusConfig = Field(
+        default_factory=PrometheusConfig,
+        description="Prometheus: retention, scraping, remote write.",
+    )
+    grafana: GrafanaConfig = Field(
+        default_factory=GrafanaConfig,
+        description="Grafana, served at /grafana/ with a provisioned datasource and dashboards.",
+    )
+    images: ImagesConfig = Field(
+        default_factory=ImagesConfig,
+        description="Container images, each pinned to a version (`:latest` is refused).",
+    )
+    docker: DockerConfig = Field(
+        default_factory=DockerConfig, description="Docker Compose project and network."
+    )
+    artifacts: ArtifactsConfig = Field(
+        default_factory=ArtifactsConfig, description="Files the master pushes to workers."
+    )
     # Alert thresholds and, optionally, Alertmanager receivers (their secrets as file paths).
-    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    alerts: AlertsConfig = Field(
+        default_factory=AlertsConfig,
+        description="Alert rule thresholds and, optionally, Alertmanager receivers.",
+    )
     # With IPMI Monitor on this host: import its servers and SSH keys once the stack is up.
-    import_from_ipmi: bool = False
+    import_from_ipmi: bool = Field(
+        False,
+        description="With IPMI Monitor on this host: import its servers and SSH keys once the "
+        "stack is up.",
+    )
 
     def without_secrets(self) -> dict[str, Any]:
         """What is saved as `quickstart.yaml`: everything but the passwords."""
