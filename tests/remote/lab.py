@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
 import secrets
@@ -16,12 +17,23 @@ from tests.support.docker_engine import ensure_docker
 from tests.support.fixtures import shared_fixtures
 
 HERE = Path(__file__).parent
-SYSTEMD_IMAGE = "dcotest/worker:systemd"
+IMAGE_FILES = ("worker.Dockerfile", "worker-hostkeys.service", "worker-sshd.conf")
 SYSTEMD_ARGS = [
     "--tmpfs", "/run", "--tmpfs", "/run/lock",
     "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro", "--stop-signal", "SIGRTMIN+3",
 ]  # fmt: skip
 FAKE_GPU_XML = shared_fixtures() / "nvidia-smi" / "tesla-t4.xml"
+
+
+def systemd_image_tag() -> str:
+    """The tag names the image's inputs, so that a changed Dockerfile is built anew."""
+    digest = hashlib.sha256()
+    for name in IMAGE_FILES:
+        digest.update((HERE / name).read_bytes())
+    return f"dcotest/worker:systemd-{digest.hexdigest()[:12]}"
+
+
+SYSTEMD_IMAGE = systemd_image_tag()
 
 
 def worker_image() -> str:
@@ -56,6 +68,17 @@ class Worker:
              f"mkdir -p $(dirname {path}) && cat > {path} && chmod {mode} {path}"],
             input=text, text=True, check=True, timeout=30,
         )  # fmt: skip
+
+    def add_user(self, user: str, public_key: str, sudo: str | None) -> None:
+        """A login user with our key; sudo: "nopasswd", "password" (asks for one) or None."""
+        self.sh(f"useradd --create-home --shell /bin/sh {user} && usermod -p '*' {user}")
+        self.write(f"/home/{user}/.ssh/authorized_keys", public_key + "\n", mode="0600")
+        self.sh(f"chown -R {user}:{user} /home/{user}/.ssh && chmod 700 /home/{user}/.ssh")
+        if sudo == "password":
+            self.sh(f"echo '{user}:Sudo-Pass-{secrets.token_hex(4)}' | chpasswd")
+        if sudo is not None:
+            rule = f"{user} ALL=(ALL) {'NOPASSWD: ' if sudo == 'nopasswd' else ''}ALL\n"
+            self.write(f"/etc/sudoers.d/{user}", rule, mode="0440")
 
     def give_fake_gpu(self) -> None:
         """A stand-in nvidia-smi that replays a real capture (there is no GPU here)."""
@@ -92,9 +115,11 @@ class Lab:
             return
         raise RuntimeError("no free 172.29.x.0/24 subnet for the test network")
 
-    def start(self, name: str, image: str, public_key: str, systemd: bool = True) -> Worker:
+    def start(self, name: str, image: str, public_key: str, systemd: bool = True,
+              docker_args: tuple[str, ...] = ()) -> Worker:  # fmt: skip
         container = f"{self.prefix}-{name}"
         args = ["run", "-d", "--name", container, "--hostname", name, "--network", self.network]
+        args += list(docker_args)
         if systemd:
             args += [*SYSTEMD_ARGS, image, "/lib/systemd/systemd"]
         else:

@@ -8,7 +8,7 @@ RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends ca-certificates \
  && update-ca-certificates \
  && apt-get install -y -qq --no-install-recommends \
-      systemd systemd-sysv openssh-server python3 iproute2 procps \
+      systemd systemd-sysv openssh-server python3 iproute2 procps sudo \
  && rm -rf /var/lib/apt/lists/* \
  && rm -f /etc/ssh/ssh_host_*
 # Every container makes its own host keys at boot (a shared image must not share them).

@@ -11,7 +11,9 @@ from rich.live import Live
 from rich.table import Table
 
 from dc_overview.cli.common import console, err_console, with_services
+from dc_overview.remote.artifacts import ArtifactError
 from dc_overview.remote.catalog import DEFAULT_KINDS, INSTALLABLE, NOT_INSTALLED_HERE
+from dc_overview.remote.dcgm import DCGM_IMAGE, DcgmChoice, check_image_ref, image_in_tarball
 from dc_overview.remote.installer import DeployOptions, run_job
 from dc_overview.remote.jobs import Job, JobStore
 from dc_overview.remote.service import local_node_exporter_dir
@@ -45,6 +47,18 @@ def parse_kinds(value: str | None) -> tuple[str, ...]:
     return kinds
 
 
+def dcgm_choice(tarball: Path | None, image: str) -> DcgmChoice:
+    """Checked before any host is touched: a bad tarball or image name stops the command."""
+    choice = DcgmChoice(tarball, image)
+    try:
+        check_image_ref(image, "--dcgm-image")
+        if tarball is not None:
+            image_in_tarball(tarball)
+    except ArtifactError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    return choice
+
+
 def select_servers(services: Services, names: tuple[str, ...], all_servers: bool) -> list[str]:
     if all_servers == bool(names):
         raise click.UsageError("name the servers to deploy to, or pass --all (not both)")
@@ -67,6 +81,14 @@ def select_servers(services: Services, names: tuple[str, ...], all_servers: bool
     help="Local node_exporter binary or directory (air-gapped); default: <config dir>/artifacts, "
     "the app image's bundled one, else the pinned release.",
 )
+@click.option(
+    "--dcgm-tarball",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="`docker save` tarball of dcgm-exporter, pushed to workers (air-gapped); default: "
+    "<config dir>/artifacts/dcgm-exporter.tar if present, else workers use/pull --dcgm-image.",
+)
+@click.option("--dcgm-image", default=DCGM_IMAGE, show_default=True,
+              help="dcgm-exporter image that workers pull when no tarball is given.")  # fmt: skip
 @click.option("--connect-timeout", type=float, default=15.0, show_default=True)
 @with_services
 def deploy(
@@ -77,10 +99,13 @@ def deploy(
     remove: bool,
     parallel: int,
     node_exporter: Path | None,
+    dcgm_tarball: Path | None,
+    dcgm_image: str,
     connect_timeout: float,
 ) -> None:
     """Install (or --remove) exporters on SERVERS over SSH; one failing host never stops others."""
     kinds = parse_kinds(exporters)
+    dcgm = dcgm_choice(dcgm_tarball, dcgm_image)
     names = select_servers(services, servers, all_servers)
     if not names:
         err_console.print("No servers in the inventory.")
@@ -91,6 +116,7 @@ def deploy(
         parallel=parallel,
         connect_timeout=connect_timeout,
         node_exporter_source=node_exporter or local_node_exporter_dir(services),
+        dcgm=dcgm,
     )
     job = Job.create("remove" if remove else "deploy", names)
     JobStore(services.settings.data_dir / "jobs").attach(job)

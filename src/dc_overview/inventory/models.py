@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -69,6 +70,8 @@ class Server(Base):
     )
     bmc_ip: Mapped[str | None] = mapped_column(String(253), nullable=True)
     has_gpu: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The Vast.ai host daemon (vastai_kaalia) runs there: the vastai exporter applies (deploy).
+    vastai_host: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     labels: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default="unknown")
     last_seen: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -21,6 +21,7 @@ def server_dict(server: Server) -> dict:
         "ssh_key_id": server.ssh_key_id,
         "bmc_ip": server.bmc_ip,
         "has_gpu": server.has_gpu,
+        "vastai_host": server.vastai_host,
         "labels": dict(server.labels or {}),
         "status": server.status,
         "last_seen": _when(server.last_seen),
@@ -34,6 +35,42 @@ def server_dict(server: Server) -> dict:
             for e in server.exporters
         },
     }
+
+
+_STR = {"type": "string"}
+_OPTIONAL_STR = {"type": ["string", "null"]}
+EXPORTER_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "enabled": {"type": "boolean", "description": "wanted on this server"},
+        "installed": {"type": "boolean", "description": "installed and verified by deploy"},
+        "version": _OPTIONAL_STR,
+        "port": {"type": "integer"},
+    },
+}
+# The shape of `server_dict` (the API's server records), for the OpenAPI document.
+SERVER_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "name": _STR,
+        "server_ip": _STR,
+        "ssh_user": _STR,
+        "ssh_port": {"type": "integer"},
+        "ssh_key_id": {"type": ["integer", "null"]},
+        "bmc_ip": _OPTIONAL_STR,
+        "has_gpu": {"type": "boolean"},
+        "vastai_host": {
+            "type": "boolean",
+            "description": "the Vast.ai host daemon was found by the last deploy: the vastai "
+            "exporter (on the master) applies",
+        },
+        "labels": {"type": "object", "additionalProperties": _STR},
+        "status": _STR,
+        "last_seen": {"type": ["string", "null"], "format": "date-time"},
+        "exporters": {"type": "object", "additionalProperties": EXPORTER_SCHEMA},
+    },
+}
 
 
 def key_dict(key: SshKey) -> dict:

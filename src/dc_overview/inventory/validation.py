@@ -120,6 +120,7 @@ class ServerCreate(StrictModel):
     ssh_key_id: int | None = None
     bmc_ip: Address | None = None
     has_gpu: bool = False
+    vastai_host: bool = False
     labels: Labels = Field(default_factory=dict)
     exporters: Exporters = Field(default_factory=dict)
 
@@ -132,6 +133,7 @@ class ServerUpdate(StrictModel):
     ssh_key_id: int | None = None
     bmc_ip: Address | None = None
     has_gpu: bool | None = None
+    vastai_host: bool | None = None
     labels: Labels | None = None
     exporters: Exporters | None = None
 

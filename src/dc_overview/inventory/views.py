@@ -43,6 +43,7 @@ class ServerView:
     ssh_key_id: int | None
     bmc_ip: str | None
     has_gpu: bool
+    vastai_host: bool
     labels: dict[str, str]
     status: str
     last_seen: datetime | None

@@ -39,7 +39,7 @@ class ArtifactError(RuntimeError):
 @dataclass(frozen=True)
 class Artifact:
     kind: str
-    path: Path
+    path: Path | None  # None: nothing to push (the worker pulls the container image)
     version: str
     sha256: str
     arch: str | None = None  # None: runs anywhere (the zipapp)

@@ -19,10 +19,15 @@ class ExporterSpec:
     unit_template: str
     expected_families: tuple[str, ...]
     needs_gpu: bool
+    container: bool = False  # runs as a Docker container (dcgm-exporter), not a systemd unit
 
     @property
     def unit(self) -> str:
-        return f"dc-overview-{self.kind}-exporter.service"
+        return f"{self.container_name}.service"
+
+    @property
+    def container_name(self) -> str:
+        return f"dc-overview-{self.kind}-exporter"
 
     @property
     def base_dir(self) -> str:
@@ -53,10 +58,20 @@ DC = ExporterSpec(
     expected_families=("dc_exporter_build_info",),
     needs_gpu=True,
 )
-INSTALLABLE: dict[str, ExporterSpec] = {"node": NODE, "dc": DC}
+DCGM = ExporterSpec(
+    kind="dcgm",
+    title="dcgm-exporter",
+    port=EXPORTER_KINDS["dcgm"],
+    user="",
+    binary_name="",
+    unit_template="",
+    expected_families=("DCGM_FI_DEV_GPU_TEMP", "DCGM_FI_DEV_POWER_USAGE"),
+    needs_gpu=True,
+    container=True,
+)
+INSTALLABLE: dict[str, ExporterSpec] = {"node": NODE, "dc": DC, "dcgm": DCGM}
 # Known kinds the master does not install itself, with the reason shown to the operator.
 NOT_INSTALLED_HERE = {
-    "dcgm": "dcgm-exporter runs as a container: needs Docker and the NVIDIA container runtime",
     "vastai": "vastai-exporter runs on the master (it reads the Vast.ai API), not on workers",
 }
 DEFAULT_KINDS = ("node", "dc")

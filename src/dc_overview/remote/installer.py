@@ -9,8 +9,9 @@ verification rolls back to the previous version (or removes a first install).
 from __future__ import annotations
 
 import asyncio
+import shlex
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
@@ -25,12 +26,23 @@ from dc_overview.remote.artifacts import (
     local_node_exporter,
 )
 from dc_overview.remote.catalog import NOT_INSTALLED_HERE, ExporterSpec, specs_for
+from dc_overview.remote.dcgm import DcgmChoice
 from dc_overview.remote.jobs import Job, run_bounded
-from dc_overview.remote.ssh import COMMAND_TIMEOUT, CONNECT_TIMEOUT, SshSession, SshTarget, connect
+from dc_overview.remote.scripts import render_script, render_unit
+from dc_overview.remote.ssh import (
+    COMMAND_TIMEOUT,
+    CONNECT_TIMEOUT,
+    CommandFailed,
+    SshSession,
+    SshTarget,
+    connect,
+)
 from dc_overview.remote.trust import HostTrust
 from dc_overview.remote.worker import WorkerFacts, probe
 from dc_overview.services import Services
-from dc_overview.templating import render
+
+__all__ = ["DeployOptions", "render_script", "render_unit", "run_job", "ssh_target"]
+VASTAI_NOTE = "Vast.ai host: flagged for the vastai exporter"
 
 
 class StepFailed(RuntimeError):
@@ -46,14 +58,19 @@ class DeployOptions:
     command_timeout: float = COMMAND_TIMEOUT
     verify_timeout: float = 20.0
     node_exporter_source: Path | None = None  # a local binary/dir; None: the pinned download
+    dcgm: DcgmChoice = field(default_factory=DcgmChoice)  # where dcgm-exporter's image comes from
 
 
 class ArtifactSource:
     """Prepares each artifact once per architecture, shared by every host of a job."""
 
-    def __init__(self, cache_dir: Path, node_source: Path | None) -> None:
+    def __init__(
+        self, cache_dir: Path, node_source: Path | None, dcgm: DcgmChoice, config_dir: Path
+    ) -> None:
         self.cache_dir = cache_dir
         self.node_source = node_source
+        self.dcgm = dcgm
+        self.config_dir = config_dir
         self._cache: dict[tuple[str, str], Artifact] = {}
         self._lock = asyncio.Lock()
 
@@ -65,6 +82,8 @@ class ArtifactSource:
             return self._cache[key]
 
     def _prepare(self, kind: str, arch: str) -> Artifact:
+        if kind == "dcgm":
+            return self.dcgm.artifact(self.config_dir)
         if kind == "dc":
             return dc_exporter_zipapp(self.cache_dir)
         if self.node_source is not None:
@@ -87,6 +106,7 @@ def fetch_families(url: str, timeout: float = 5.0) -> set[str]:
 def verify_metrics(host: str, spec: ExporterSpec, timeout: float) -> None:
     """Poll http://host:port/metrics until the expected families are there (StepFailed if not)."""
     url = f"http://{host_port(host, spec.port)}/metrics"
+    timeout = max(timeout, 0.5)
     deadline = time.monotonic() + timeout
     problem = "no answer"
     while time.monotonic() < deadline:
@@ -120,8 +140,10 @@ class HostDeployer:
         self.options = options
         self.specs = specs_for(options.kinds)
         self.trust = HostTrust(services.host_keys)
-        self.artifacts = ArtifactSource(services.settings.data_dir / "artifacts",
-                                        options.node_exporter_source)  # fmt: skip
+        settings = services.settings
+        self.artifacts = ArtifactSource(settings.data_dir / "artifacts",
+                                        options.node_exporter_source, options.dcgm,
+                                        settings.config_dir)  # fmt: skip
 
     async def run(self, name: str) -> None:
         server = await asyncio.to_thread(self.services.fleet.find_by_name, name)
@@ -130,6 +152,7 @@ class HostDeployer:
         session = await connect(target, self.trust, self.options.connect_timeout,
                                 on_new_key=lambda fp: self.job.pinned(name, fp))  # fmt: skip
         async with session:
+            await session.check_sudo()
             self.job.update(name, "probing")
             facts = await probe(session, self.specs)
             if not facts.systemd:
@@ -143,9 +166,8 @@ class HostDeployer:
         name = server.name
         for kind in self.options.kinds:
             if kind in NOT_INSTALLED_HERE:
-                self.job.update(name, **{kind: f"skipped: {self._not_here(kind, facts)}"})
-        if facts.has_gpu and not server.has_gpu:
-            await asyncio.to_thread(self.services.fleet.update, server.id, {"has_gpu": True})
+                self.job.update(name, **{kind: f"skipped: {NOT_INSTALLED_HERE[kind]}"})
+        await self._record_facts(server, facts)
         failures = []
         for spec in self.specs:
             try:
@@ -155,16 +177,21 @@ class HostDeployer:
                 self.job.update(name, **{spec.kind: f"failed: {exc}"})
             else:
                 self.job.update(name, **{spec.kind: outcome})
-        note = "; Vast.ai host (vastai exporter applies)" if facts.vastai else ""
+        note = f"; {VASTAI_NOTE}" if facts.vastai else ""
         if failures:
             self.job.update(name, "failed", "; ".join(failures) + note)
         else:
             self.job.update(name, "done", "ok" + note)
 
-    def _not_here(self, kind: str, facts: WorkerFacts) -> str:
-        if kind == "dcgm" and facts.dcgm_possible:
-            return "Docker and the NVIDIA runtime found; dcgm-exporter deployment is manual"
-        return NOT_INSTALLED_HERE[kind]
+    async def _record_facts(self, server: ServerView, facts: WorkerFacts) -> None:
+        """GPUs found and the Vast.ai daemon (present or gone) go into the inventory."""
+        changes: dict[str, bool] = {}
+        if facts.has_gpu and not server.has_gpu:
+            changes["has_gpu"] = True
+        if facts.vastai != server.vastai_host:
+            changes["vastai_host"] = facts.vastai
+        if changes:
+            await asyncio.to_thread(self.services.fleet.update, server.id, changes)
 
     async def _install_one(
         self, session: SshSession, server: ServerView, facts: WorkerFacts, spec: ExporterSpec
@@ -185,31 +212,61 @@ class HostDeployer:
             return f"unchanged {artifact.version}"
         if state and not state.port_free_or_ours:
             raise StepFailed(f"port {spec.port} is {state.port}; not installed")
-        await self._push_and_start(session, server.name, spec, artifact)
         try:
+            await self._push_and_start(session, server.name, spec, artifact, facts)
             await self._verify(server, spec)
-        except StepFailed as exc:
-            undo = await session.run_script(self._script("rollback", spec, artifact), [])
-            raise StepFailed(f"{exc}; {undo.stdout.strip()}") from exc
-        await session.run_script(self._script("commit", spec, artifact), [])
+        except (StepFailed, CommandFailed) as exc:
+            raise StepFailed(await self._roll_back(session, server, spec, artifact, exc)) from exc
+        await session.run_script(render_script("commit", spec, artifact), [])
         await self._mark(server, spec, artifact.version)
         was = state.installed_version if state else ""
         return f"upgraded {was} -> {artifact.version}" if was else f"installed {artifact.version}"
 
-    async def _push_and_start(
-        self, session: SshSession, name: str, spec: ExporterSpec, artifact: Artifact
-    ) -> None:
-        self.job.update(name, "uploading")
-        staged = await session.run("mktemp /tmp/dc-overview-upload.XXXXXXXX", as_root=False)
-        remote = staged.stdout.strip()
-        await session.put(artifact.path, remote, timeout=self.options.command_timeout)
+    async def _push_and_start(self, session: SshSession, name: str, spec: ExporterSpec,
+                              artifact: Artifact, facts: WorkerFacts) -> None:  # fmt: skip
+        remote = ""
+        if artifact.path is not None and not await self._worker_has_image(session, artifact):
+            self.job.update(name, "uploading")
+            staged = await session.run("mktemp /tmp/dc-overview-upload.XXXXXXXX", as_root=False)
+            remote = staged.stdout.strip()
+            await session.put(artifact.path, remote, timeout=self.options.command_timeout)
         self.job.update(name, "installing")
-        script = self._script("install", spec, artifact)
+        script = render_script("install", spec, artifact, facts.nvidia_runtime)
         try:
             await session.run_script(script, [remote], timeout=self.options.command_timeout)
-        except Exception as exc:
-            await session.run(f"rm -f {remote}", check=False)
-            raise StepFailed(f"install failed: {exc}") from exc
+        except CommandFailed:
+            if remote:
+                await session.run(f"rm -f {remote}", check=False)
+            raise
+
+    async def _worker_has_image(self, session: SshSession, artifact: Artifact) -> bool:
+        """A container image already on the worker is not pushed again."""
+        if artifact.kind != "dcgm":
+            return False
+        found = await session.run(f"docker image inspect {shlex.quote(artifact.version)}",
+                                  check=False)  # fmt: skip
+        return found.status == 0
+
+    async def _roll_back(self, session: SshSession, server: ServerView, spec: ExporterSpec,
+                         artifact: Artifact, error: Exception) -> str:  # fmt: skip
+        """Back to the previous version, checked again; returns the reason for the job."""
+        reason = str(error)
+        if isinstance(error, CommandFailed):
+            lines = [line.strip() for line in error.output.strip().splitlines() if line.strip()]
+            reason = f"install failed: {' / '.join(lines[-4:]) or error}"
+        undo = await session.run_script(render_script("rollback", spec, artifact), [])
+        outcome = undo.stdout.strip().splitlines()[-1] if undo.stdout.strip() else "rolled back"
+        previous = outcome.removeprefix("rolled back to ").strip()
+        if not outcome.startswith("rolled back to "):
+            await self._mark(server, spec, None)
+            return f"{reason}; {outcome}"
+        try:
+            await self._verify(server, spec)
+        except StepFailed as again:
+            await self._mark(server, spec, None)
+            return f"{reason}; {outcome}, but it does not answer either ({again})"
+        await self._mark(server, spec, previous)
+        return f"{reason}; {outcome}, which serves its metrics again"
 
     async def _verify(self, server: ServerView, spec: ExporterSpec) -> None:
         self.job.update(server.name, "verifying")
@@ -232,40 +289,10 @@ class HostDeployer:
     async def _remove_all(self, session: SshSession, server: ServerView) -> None:
         self.job.update(server.name, "removing")
         for spec in self.specs:
-            await session.run_script(self._script("remove", spec, None), [])
+            await session.run_script(render_script("remove", spec, None), [])
             await self._mark(server, spec, None)
             self.job.update(server.name, **{spec.kind: "removed"})
         self.job.update(server.name, "done", "removed")
-
-    def _script(self, action: str, spec: ExporterSpec, artifact: Artifact | None) -> str:
-        return render_script(action, spec, artifact)
-
-
-def render_unit(spec: ExporterSpec, artifact: Artifact) -> str:
-    return render(
-        spec.unit_template,
-        user=spec.user,
-        binary=spec.binary,
-        port=spec.port,
-        python="/usr/bin/python3",
-        version=artifact.version,
-        version_note=f"(sha256 {artifact.sha256[:16]})",
-    )
-
-
-def render_script(action: str, spec: ExporterSpec, artifact: Artifact | None) -> str:
-    """The worker-side shell script for install, commit, rollback or remove of one exporter."""
-    context = {
-        "kind": spec.kind,
-        "unit": spec.unit,
-        "user": spec.user,
-        "base_dir": spec.base_dir,
-        "binary_name": spec.binary_name,
-        "port": spec.port,
-        "version": artifact.version if artifact else "",
-    }
-    unit_text = render_unit(spec, artifact) if action == "install" and artifact else ""
-    return render(f"scripts/{action}-exporter.sh.j2", e=context, unit_text=unit_text)
 
 
 async def run_job(services: Services, job: Job, options: DeployOptions) -> Job:

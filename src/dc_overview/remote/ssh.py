@@ -113,6 +113,20 @@ class SshSession:
             raise CommandFailed(command, done.exit_status, result.stdout + result.stderr)
         return result
 
+    async def check_sudo(self) -> None:
+        """A user other than root must have passwordless sudo: every change runs as root."""
+        if not self.sudo:
+            return
+        done = await self.run("sudo -n true", as_root=False, check=False, timeout=30)
+        if done.status != 0:
+            user = self.target.user
+            why = (done.stderr or done.stdout).strip().splitlines()
+            raise SshError(
+                f"{self.target.name}: {user} cannot run commands as root through `sudo -n` "
+                f"({why[-1] if why else f'exit status {done.status}'}); "
+                f"give {user} passwordless sudo or use root"
+            )
+
     async def run_script(self, script: str, args: list[str], timeout: float = COMMAND_TIMEOUT):
         """Feed a rendered shell script to `sh -s` (nothing is left on the worker)."""
         command = "sh -s -- " + " ".join(shlex.quote(a) for a in args)

@@ -30,9 +30,10 @@ class WorkerFacts:
     nvidia_proc: bool
     vastai: bool
     docker: str
-    nvidia_runtime: bool
+    nvidia_runtime: str  # "registered" (daemon knows `nvidia`), "hook" (--gpus works) or ""
     python: str
     exporters: dict[str, ExporterState] = field(default_factory=dict)
+    docker_daemon: bool = False
 
     @property
     def has_gpu(self) -> bool:
@@ -48,10 +49,25 @@ class WorkerFacts:
 
     @property
     def dcgm_possible(self) -> bool:
-        return bool(self.docker) and self.nvidia_runtime
+        return self.docker_reason() is None
+
+    def docker_reason(self) -> str | None:
+        """Why a GPU container (dcgm-exporter) cannot run here, or None."""
+        if not self.docker:
+            return "no Docker on this worker (no docker command)"
+        if not self.docker_daemon:
+            return f"Docker is installed ({self.docker}) but its daemon does not answer"
+        if not self.nvidia_runtime:
+            return (
+                "Docker found but not the NVIDIA container runtime "
+                "(no nvidia runtime in `docker info`, no nvidia-container-runtime-hook)"
+            )
+        return None
 
     def skip_reason(self, spec: ExporterSpec) -> str | None:
         """Why `spec` must not be installed here, or None."""
+        if spec.container and self.docker_reason():
+            return self.docker_reason()
         if spec.needs_gpu and not self.has_gpu:
             return "no NVIDIA GPU (no nvidia-smi, no /proc/driver/nvidia)"
         if spec.kind == "dc" and not self.python_ok:
@@ -81,10 +97,15 @@ def parse_facts(text: str) -> WorkerFacts:
         nvidia_proc=values.get("nvidia_proc") == "yes",
         vastai=values.get("vastai") == "yes",
         docker=values.get("docker", ""),
-        nvidia_runtime=values.get("nvidia_runtime") == "yes",
+        nvidia_runtime=_runtime(values.get("nvidia_runtime", "")),
+        docker_daemon=values.get("docker_daemon") == "yes",
         python=values.get("python", ""),
         exporters=exporters,
     )
+
+
+def _runtime(value: str) -> str:
+    return value if value in ("registered", "hook") else ""
 
 
 async def probe(session: SshSession, specs: list[ExporterSpec]) -> WorkerFacts:

@@ -7,6 +7,7 @@ from functools import cache
 from flask import jsonify
 
 from dc_overview import __version__
+from dc_overview.inventory.serialize import SERVER_SCHEMA
 from dc_overview.inventory.validation import (
     ServerCreate,
     ServerUpdate,
@@ -41,6 +42,14 @@ OPERATIONS: list[tuple[str, str, str, str | None, str]] = [
     ("/api/jobs/{job_id}", "get", "A deploy job's per-host progress", None, "200"),
 ]
 
+# Success bodies described in components.schemas (the request schemas come from validation).
+RESPONSE_SCHEMAS = {
+    ("/api/servers", "get"): {"type": "array", "items": {"$ref": "#/components/schemas/Server"}},
+    ("/api/servers", "post"): {"$ref": "#/components/schemas/Server"},
+    ("/api/servers/{server_id}", "get"): {"$ref": "#/components/schemas/Server"},
+    ("/api/servers/{server_id}", "patch"): {"$ref": "#/components/schemas/Server"},
+}
+
 ERROR_RESPONSES = {
     "401": "Not authenticated",
     "403": "Viewer, or missing CSRF token on a cookie-authenticated write",
@@ -59,18 +68,22 @@ def _schemas() -> dict:
         "IpmiImport": IpmiImportOptions.model_json_schema(),
         "ExportersInstall": ExportersInstall.model_json_schema(),
         "SshKey": {"oneOf": [SshKeyGenerate.model_json_schema(), SshKeyImport.model_json_schema()]},
+        "Server": SERVER_SCHEMA,
     }
     for schema in schemas.values():
         schema.pop("$defs", None)
     return schemas
 
 
-def _operation(path: str, summary: str, schema: str | None, status: str) -> dict:
+def _operation(path: str, method: str, summary: str, schema: str | None, status: str) -> dict:
     operation: dict = {
         "summary": summary,
         "responses": {status: {"description": "Success"}}
         | {code: {"description": text} for code, text in ERROR_RESPONSES.items()},
     }
+    body = RESPONSE_SCHEMAS.get((path, method))
+    if body:
+        operation["responses"][status]["content"] = {"application/json": {"schema": body}}
     if path != "/api/health":
         operation["security"] = [{"bearer": []}, {"session": []}]
     if schema:
@@ -91,7 +104,7 @@ def _operation(path: str, summary: str, schema: str | None, status: str) -> dict
 def document() -> dict:
     paths: dict[str, dict] = {}
     for path, method, summary, schema, status in OPERATIONS:
-        paths.setdefault(path, {})[method] = _operation(path, summary, schema, status)
+        paths.setdefault(path, {})[method] = _operation(path, method, summary, schema, status)
     return {
         "openapi": "3.1.0",
         "info": {"title": "DC Overview API", "version": __version__},
