@@ -5,8 +5,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from dc_overview import __version__
 from dc_overview.cli import main
-from dc_overview.deploy.config import QuickstartConfig, load_config_file
+from dc_overview.deploy.config import (
+    ImagesConfig,
+    QuickstartConfig,
+    load_config_file,
+    parse_config,
+)
 from dc_overview.inventory.errors import ValidationFailed
 
 BAD_FILES = [
@@ -61,3 +67,15 @@ def test_saved_config_has_no_secrets() -> None:
     )
     saved = str(config.without_secrets())
     assert "operator-secret-1" not in saved and "graf-secret" not in saved
+
+
+def test_saved_config_leaves_default_images_to_the_installed_version() -> None:
+    """A saved config must not pin this version's images, or an upgrade would keep them."""
+    config = QuickstartConfig.model_validate({"images": {"grafana": "grafana/grafana-oss:11.3.0"}})
+    saved = config.without_secrets()
+    assert saved["images"] == {"grafana": "grafana/grafana-oss:11.3.0"}
+    reloaded = parse_config(saved)
+    assert reloaded.images.dc_overview == ImagesConfig().dc_overview
+    assert reloaded.images.dc_overview.endswith(f":{__version__}")
+    assert reloaded.images.grafana == "grafana/grafana-oss:11.3.0"
+    assert "images" not in QuickstartConfig().without_secrets()

@@ -134,11 +134,16 @@ def quickstart(state: CliState, config_file: Path | None, yes: bool, no_pull: bo
     console.print(_review(plan))
     if not yes and not click.confirm("Apply this?", default=True):
         _fail("nothing was changed")
+    apply_with_progress(plan, "run the quickstart again")
+
+
+def apply_with_progress(plan: Plan, retry: str) -> None:
+    """Apply the plan with a live health table; on failure say what to do and exit."""
     try:
         with Live(_status_table({}), console=console, transient=True) as live:
             report = apply(
                 plan, say=console.print, progress=lambda s: live.update(_status_table(s))
             )
     except (DockerError, StackUnhealthy, OSError) as exc:
-        _fail(f"{exc}\nFix the cause and run the quickstart again; data and secrets are kept.")
+        _fail(f"{exc}\nFix the cause and {retry}; data and secrets are kept.")
     _finish(plan, report)

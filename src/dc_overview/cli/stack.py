@@ -9,6 +9,7 @@ import click
 from rich.table import Table
 
 from dc_overview.cli.common import CliState, console, err_console
+from dc_overview.cli.quickstart import apply_with_progress
 from dc_overview.deploy.engine import DockerError
 from dc_overview.deploy.health import container_status
 from dc_overview.deploy.quickstart import Plan, make_plan, saved_config
@@ -86,11 +87,16 @@ def restart(state: CliState) -> None:
 
 
 @click.command()
+@click.option("--no-pull", is_flag=True, help="Never contact a registry (air-gapped site).")
 @click.pass_obj
-def upgrade(state: CliState) -> None:
-    """Pull newer pinned images where possible and recreate changed containers."""
-    plan = _plan(state, pull=True)
-    _compose(plan, "up", "-d", "--remove-orphans")
+def upgrade(state: CliState, no_pull: bool) -> None:
+    """After installing a new package version: move the stack to its images and files.
+
+    Images the saved config leaves at their defaults become the installed version's (pulled,
+    else built here); data, servers, secrets and settings are kept.
+    """
+    plan = _plan(state, pull=not no_pull)
+    apply_with_progress(plan, "run `dc-overview upgrade` again")
 
 
 @click.command()

@@ -226,10 +226,17 @@ class QuickstartConfig(Strict):
     )
 
     def without_secrets(self) -> dict[str, Any]:
-        """What is saved as `quickstart.yaml`: everything but the passwords."""
+        """What is saved as `quickstart.yaml`: everything but the passwords.
+
+        Images left at their defaults are not saved, so that after a package upgrade the saved
+        config names the new version's images (`dc-overview upgrade`, a quickstart re-run).
+        """
         data = self.model_dump(mode="json")
         data["admin"].pop("password", None)
         data["grafana"].pop("admin_password", None)
+        data["images"] = self.images.model_dump(mode="json", exclude_defaults=True)
+        if not data["images"]:
+            del data["images"]
         return data
 
 
