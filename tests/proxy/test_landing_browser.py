@@ -11,11 +11,10 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.proxy.support import Stack
-from tests.support.browser import chromium, save_png
+from tests.support.browser import chromium, save_png, sign_in_at_proxy
 
 pytestmark = pytest.mark.integration
 
@@ -44,16 +43,7 @@ def keep_screenshot(driver: webdriver.Chrome, path: Path) -> None:
 
 
 def sign_in(driver: webdriver.Chrome, stack: Stack) -> None:
-    driver.get(f"{stack.proxy.url}/")
-    assert "/login" in driver.current_url, "anonymous visitors are sent to the login page"
-    driver.find_element(By.NAME, "username").send_keys("admin")
-    driver.find_element(By.NAME, "password").send_keys(stack.proxy.admin_password)
-    old = driver.find_element(By.TAG_NAME, "body")
-    driver.find_element(By.CSS_SELECTOR, "#login-form button[type=submit]").click()
-    WebDriverWait(driver, 15).until(ec.staleness_of(old))
-    WebDriverWait(driver, 15).until(
-        ec.presence_of_element_located((By.CSS_SELECTOR, "#services[data-last-refresh]"))
-    )
+    sign_in_at_proxy(driver, stack.proxy.url, stack.proxy.admin_password)
 
 
 def test_landing_page_cards_links_and_live_status(

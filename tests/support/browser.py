@@ -11,6 +11,9 @@ import pytest
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -62,3 +65,17 @@ def save_png(driver: webdriver.Chrome, path: Path) -> Path:
     assert driver.save_screenshot(str(path)), f"no screenshot written to {path}"
     assert path.read_bytes().startswith(PNG_SIGNATURE), f"{path} is not a PNG"
     return path
+
+
+def sign_in_at_proxy(driver: webdriver.Chrome, base_url: str, password: str) -> None:
+    """Sign in as admin on cryptolabs-proxy's login page; returns on the landing page."""
+    driver.get(f"{base_url}/")
+    assert "/login" in driver.current_url, "anonymous visitors are sent to the login page"
+    driver.find_element(By.NAME, "username").send_keys("admin")
+    driver.find_element(By.NAME, "password").send_keys(password)
+    old = driver.find_element(By.TAG_NAME, "body")
+    driver.find_element(By.CSS_SELECTOR, "#login-form button[type=submit]").click()
+    WebDriverWait(driver, 15).until(ec.staleness_of(old))
+    WebDriverWait(driver, 15).until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, "#services[data-last-refresh]"))
+    )
