@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import shutil
 import subprocess
+import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +27,7 @@ import requests
 
 from dc_overview.bootstrap import prepare
 from dc_overview.inventory.serialize import server_dict
+from dc_overview.remote.dcgm import DcgmChoice, image_in_tarball
 from dc_overview.remote.installer import VASTAI_NOTE, DeployOptions, run_job
 from dc_overview.remote.jobs import Job
 from dc_overview.services import Services, build_services
@@ -298,3 +301,21 @@ def test_remove_after_rollback_and_as_sudo_user(env: Env) -> None:
         assert leftovers.strip() == "", name
         assert not env.services.fleet.find_by_name(name).exporter("node").installed
     assert env.node_targets() == {"d1"}
+
+
+def test_dcgm_image_name_is_read_from_a_real_docker_save_tarball(tmp_path: Path) -> None:
+    tag = f"dcotest/tiny-image:{secrets.token_hex(4)}"
+    content = tmp_path / "rootfs.tar"
+    (tmp_path / "hello").write_text("hello\n")
+    with tarfile.open(content, "w") as archive:
+        archive.add(tmp_path / "hello", "hello")
+    subprocess.run(["docker", "import", str(content), tag], check=True, capture_output=True)
+    try:
+        (tmp_path / "artifacts").mkdir()
+        saved = tmp_path / "artifacts" / "dcgm-exporter.tar"
+        subprocess.run(["docker", "save", "-o", str(saved), tag], check=True, capture_output=True)
+        assert image_in_tarball(saved) == tag
+        artifact = DcgmChoice().artifact(tmp_path)  # dropped in <config dir>/artifacts
+        assert artifact.path == saved and artifact.version == tag
+    finally:
+        subprocess.run(["docker", "rmi", tag], capture_output=True)

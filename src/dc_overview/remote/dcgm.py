@@ -45,7 +45,8 @@ def image_in_tarball(path: Path) -> str:
             manifest = json.loads(member.read()) if member else None
     except (OSError, KeyError, tarfile.TarError, ValueError) as exc:
         raise ArtifactError(
-            f"dcgm tarball {path} is not a `docker save` archive ({exc}); "
+            f"dcgm tarball {path} is not a `docker save` archive "
+            f"({(str(exc) or type(exc).__name__).splitlines()[0].rstrip(':')}); "
             f"make one with: docker save {DCGM_IMAGE} -o {TARBALL_NAME}"
         ) from exc
     tags = (manifest or [{}])[0].get("RepoTags") or []
