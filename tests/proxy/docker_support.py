@@ -29,9 +29,17 @@ def build_images() -> None:
     ensure_docker()
     base = ensure_base_image(pull=False)
     build_image(ROOT, PROXY_TAG, ROOT / "proxy" / "Dockerfile", {"BASE_IMAGE": base})
+    build_ipmi_image()
+
+
+def build_ipmi_image() -> str:
+    """The published IPMI Monitor 1.2.0 on the local Debian base (the build cache keeps it)."""
+    ensure_docker()
+    base = ensure_base_image(pull=False)
     with tempfile.TemporaryDirectory(prefix="dcotest-ipmi-") as empty:
         dockerfile = ROOT / "tests" / "proxy" / "ipmi-monitor.Dockerfile"
         build_image(Path(empty), IPMI_TAG, dockerfile, {"BASE_IMAGE": base})
+    return IPMI_TAG
 
 
 @dataclass
