@@ -33,6 +33,7 @@ from dc_overview.remote.ssh import (
     COMMAND_TIMEOUT,
     CONNECT_TIMEOUT,
     CommandFailed,
+    SshError,
     SshSession,
     SshTarget,
     connect,
@@ -254,7 +255,10 @@ class HostDeployer:
         if isinstance(error, CommandFailed):
             lines = [line.strip() for line in error.output.strip().splitlines() if line.strip()]
             reason = f"install failed: {' / '.join(lines[-4:]) or error}"
-        undo = await session.run_script(render_script("rollback", spec, artifact), [])
+        try:
+            undo = await session.run_script(render_script("rollback", spec, artifact), [])
+        except SshError as exc:
+            return f"{reason}; the rollback failed too: {exc}"
         outcome = undo.stdout.strip().splitlines()[-1] if undo.stdout.strip() else "rolled back"
         previous = outcome.removeprefix("rolled back to ").strip()
         if not outcome.startswith("rolled back to "):
