@@ -24,9 +24,12 @@ from pathlib import Path
 
 import pytest
 import requests
+import yaml
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from dc_overview.deploy.compose import ComposeProject
+from dc_overview.deploy.config import ImagesConfig
 from dc_overview.deploy.engine import docker
 from dc_overview.deploy.health import container_status
 from dc_overview.interop import ipmi_side
@@ -179,6 +182,33 @@ def test_rerun_keeps_servers_and_passwords(fleet: Fleet) -> None:
     assert before["admin_password"] == ADMIN_PASSWORD
     servers = api(proxy_session(run), run, "GET", "servers")
     assert sorted(s["name"] for s in servers) == NAMES
+
+
+def test_upgrade_moves_an_older_stack_to_the_installed_version(fleet: Fleet) -> None:
+    """A stack still running an older version's app image (its compose file names it) is moved
+    to the installed version's image by `dc-overview upgrade`; the fleet is kept."""
+    run, current = fleet.run, ImagesConfig().dc_overview
+    saved = yaml.safe_load((run.config_dir / "quickstart.yaml").read_text())
+    assert "dc_overview" not in saved.get("images", {}), "default images must not be pinned"
+    older = current.rsplit(":", 1)[0] + ":0.0.1"
+    docker(["tag", current, older])
+    try:
+        compose = ComposeProject(run.project, run.config_dir / "docker-compose.yml")
+        compose.file.write_text(compose.file.read_text().replace(current, older))
+        compose.run("up", "-d", "dc-overview")
+        assert running_image("dc-overview") == older
+        result = run.cli("upgrade", "--no-pull")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert running_image("dc-overview") == current
+        assert container_status("dc-overview") == "healthy"
+        servers = api(proxy_session(run), run, "GET", "servers")
+        assert sorted(s["name"] for s in servers) == NAMES
+    finally:
+        docker(["rmi", "-f", older])
+
+
+def running_image(container: str) -> str:
+    return docker(["inspect", "--format", "{{.Config.Image}}", container]).strip()
 
 
 # Scenario 3: IPMI Monitor, installed after DC Overview, reads its fleet.
