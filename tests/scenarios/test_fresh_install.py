@@ -152,6 +152,8 @@ def test_landing_page_and_dashboard_in_a_browser(fleet: Fleet, tmp_path: Path) -
 
         WebDriverWait(driver, 60, poll_frequency=3).until(all_up)
         assert dashboard_rows(driver)[GPU_WORKER].count("up") == 2  # node and dc
+        healthy = driver.find_elements(By.CSS_SELECTOR, "table#servers tbody .badge.health-up")
+        assert len(healthy) == 3, "each server's status: every scraped exporter up"
         summary = driver.find_element(By.CSS_SELECTOR, ".stats .stat-value").text
         assert summary == "3", "three servers on the fleet dashboard"
         screenshot(driver, "dashboard")

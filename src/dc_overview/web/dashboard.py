@@ -38,6 +38,21 @@ class ServerRow:
     gpu_count: int | None
     gpu_hottest: float | None
 
+    @property
+    def health(self) -> str:
+        """The server at a glance, from its scraped exporters: "up" (all), "degraded" (some),
+        "down", "unknown" (Prometheus unreachable), "no data" or "not monitored" (none)."""
+        states = [state for state in self.jobs.values() if state is not None]
+        if not states:
+            return "not monitored"
+        for verdict, test in (("up", all), ("degraded", any)):
+            if test(state == "up" for state in states):
+                return verdict
+        for verdict in ("down", "unknown"):
+            if verdict in states:
+                return verdict
+        return "no data"
+
 
 @dataclass
 class Dashboard:
