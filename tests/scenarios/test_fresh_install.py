@@ -186,6 +186,24 @@ def test_rerun_keeps_servers_and_passwords(fleet: Fleet) -> None:
     assert sorted(s["name"] for s in servers) == NAMES
 
 
+def test_host_cli_works_on_the_stack_inventory(fleet: Fleet, tmp_path: Path) -> None:
+    """`dc-overview servers …`/`deploy` on the master act on the app container's inventory
+    (never on a second, empty database on the host)."""
+    run = fleet.run
+    listed = run.cli("servers", "list", "--json")
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert sorted(s["name"] for s in json.loads(listed.stdout)) == NAMES
+    again = run.cli("deploy", NAMES[1], "--exporters", "node")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "unchanged" in again.stdout, again.stdout  # same version: nothing reinstalled
+    outside = tmp_path / "node_exporter"
+    outside.write_text("#!/bin/sh\n")
+    refused = run.cli("deploy", NAMES[1], "--node-exporter", str(outside))
+    assert refused.returncode == 1
+    assert f"{run.config_dir}/artifacts" in " ".join(refused.stderr.split())
+    assert not (run.root / "data").exists() and not list(run.config_dir.glob("*.db"))
+
+
 def test_upgrade_moves_an_older_stack_to_the_installed_version(fleet: Fleet) -> None:
     """A stack still running an older version's app image (its compose file names it) is moved
     to the installed version's image by `dc-overview upgrade`; the fleet is kept."""

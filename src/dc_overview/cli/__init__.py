@@ -22,9 +22,10 @@ from dc_overview.cli import (
     users,
 )
 from dc_overview.cli.common import CliState
+from dc_overview.cli.instack import StackAwareGroup
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=StackAwareGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -38,7 +39,11 @@ from dc_overview.cli.common import CliState
 @click.version_option(__version__, prog_name="dc-overview")
 @click.pass_context
 def main(ctx: click.Context, config_dir: Path | None, data_dir: Path | None) -> None:
-    """DC Overview: monitoring for GPU datacenters."""
+    """DC Overview: monitoring for GPU datacenters.
+
+    On a master set up by the quickstart, inventory commands (servers, keys, users, tokens,
+    hosts, deploy, import, render) run inside the stack's app container, where its inventory is.
+    """
     ctx.obj = CliState(config_dir=config_dir, data_dir=data_dir)
 
 
