@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -28,14 +29,30 @@ from dc_overview.services import Services, build_services
 NODE = Path("/usr/bin/prometheus-node-exporter")
 
 
+def cpu_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine, from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
 def deploy(services: Services, names: list[str], remove: bool = False) -> float:
     job = Job.create("deploy", names)
     options = DeployOptions(kinds=("node",), remove=remove, node_exporter_source=NODE)
+    busy_before, total_before = cpu_ticks()
+    master_before = time.process_time()
     start = time.perf_counter()
     asyncio.run(run_job(services, job, options))
     elapsed = time.perf_counter() - start
+    master_cpu = time.process_time() - master_before
+    busy_after, total_after = cpu_ticks()
     if job.failed:
         raise RuntimeError({n: job.hosts[n].message for n in job.failed})
+    if len(names) > 1 and not remove:
+        share = (busy_after - busy_before) / max(total_after - total_before, 1)
+        print(f"  {len(names)} hosts at once: machine CPU busy {share:.0%} of "
+              f"{os.cpu_count()} cores (workers share this machine); the master itself used "
+              f"{master_cpu:.2f} CPU-s", flush=True)  # fmt: skip
     return elapsed
 
 
