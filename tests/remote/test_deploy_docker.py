@@ -149,6 +149,8 @@ def test_gpu_worker_gets_dc_exporter(env: Env) -> None:
     body = requests.get(f"http://{w2.server_ip}:9835/metrics", timeout=5).text
     assert "dc_exporter_build_info" in body
     assert "DCGM_FI_DEV_GPU_TEMP" in body  # from the replayed capture
+    # The unit asks for NVML (auto); the worker has no libnvidia-ml, so nvidia-smi is used.
+    assert 'backend="nvidia-smi"' in body
     user = env.worker("w2").sh(f"systemctl show -p User --value {DC_UNIT}").strip()
     assert user == "dc-gpu-exporter"
 

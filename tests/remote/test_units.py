@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import tarfile
 import threading
+import zipfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -284,6 +285,8 @@ def test_dc_exporter_zipapp_runs_on_the_system_python(tmp_path: Path) -> None:
     done = subprocess.run(["/usr/bin/python3", str(first.path), "--version"],
                           capture_output=True, text=True, timeout=30)  # fmt: skip
     assert done.stdout.strip() == f"dc-exporter {first.version}"
+    with zipfile.ZipFile(first.path) as archive:
+        assert "pynvml.py" in archive.namelist(), "NVML, the default backend, travels along"
 
 
 # -- API and CLI --------------------------------------------------------------------------------

@@ -3,8 +3,8 @@
 - node_exporter: a pinned release, downloaded once from GitHub and checked against the release's
   sha256sums.txt, or a local binary / directory for air-gapped sites (Debian's
   `prometheus-node-exporter` binary works).
-- dc-exporter: `dc_overview.exporters` and prometheus_client packed into one zipapp that the
-  worker's system Python (>= 3.9) runs.
+- dc-exporter: `dc_overview.exporters`, prometheus_client and pynvml (nvidia-ml-py, pure Python)
+  packed into one zipapp that the worker's system Python (>= 3.9) runs.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import prometheus_client
+import pynvml
 import requests
 
 import dc_overview
@@ -177,6 +178,7 @@ def _zipapp_sources() -> list[tuple[str, bytes]]:
         for source in sorted(package.rglob("*.py")):
             name = f"{prefix}/{source.relative_to(package).as_posix()}"
             files.append((name, source.read_bytes()))
+    files.append(("pynvml.py", Path(pynvml.__file__).read_bytes()))  # NVML, the default backend
     return files
 
 

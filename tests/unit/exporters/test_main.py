@@ -26,6 +26,18 @@ def test_backend_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(gpu_main.choose_backend(args()), NvidiaSmiBackend)
 
 
+def test_auto_falls_back_to_nvidia_smi_only_when_nvml_cannot_load(tmp_path: Path) -> None:
+    """No libnvidia-ml here (the real pynvml fails to initialise): with an nvidia-smi present
+    auto takes it; with none, NVML stays so that its error becomes the exported reason."""
+    nvidia_smi = tmp_path / "nvidia-smi"
+    nvidia_smi.write_text("#!/bin/sh\nexit 0\n")
+    nvidia_smi.chmod(0o755)
+    chosen = gpu_main.choose_backend(args("--nvidia-smi", str(nvidia_smi)))
+    assert isinstance(chosen, NvidiaSmiBackend)
+    absent = gpu_main.choose_backend(args("--nvidia-smi", str(tmp_path / "none")))
+    assert isinstance(absent, NvmlBackend)
+
+
 def test_register_reads_follow_the_option(monkeypatch: pytest.MonkeyPatch) -> None:
     assert gpu_main.register_reader(args("--registers", "off")) is None
     assert gpu_main.register_reader(args("--registers", "on")) is not None

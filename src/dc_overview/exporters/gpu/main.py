@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 
@@ -56,21 +57,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def choose_backend(args: argparse.Namespace) -> Backend:
-    """NVML unless asked otherwise or pynvml is missing; a capture file means nvidia-smi."""
+    """NVML unless asked otherwise; nvidia-smi when pynvml is missing, or when NVML's library
+    cannot be loaded but nvidia-smi is there. A capture file means nvidia-smi."""
     wanted = args.backend
     if args.nvidia_smi_xml:
         wanted = "nvidia-smi"
     if wanted == "auto":
-        try:
-            import pynvml  # noqa: F401 - probing whether it is installed
-        except ImportError:
-            log.warning("pynvml (nvidia-ml-py) is not installed; using nvidia-smi")
-            wanted = "nvidia-smi"
-        else:
-            wanted = "nvml"
+        wanted = _automatic_backend(args.nvidia_smi)
     if wanted == "nvml":
         return NvmlBackend()
     return NvidiaSmiBackend(args.nvidia_smi, args.nvidia_smi_xml, args.timeout)
+
+
+def _automatic_backend(nvidia_smi: str) -> str:
+    try:
+        import pynvml
+    except ImportError:
+        log.warning("pynvml (nvidia-ml-py) is not installed; using nvidia-smi")
+        return "nvidia-smi"
+    try:
+        pynvml.nvmlInit()
+    except pynvml.NVMLError as exc:
+        if shutil.which(nvidia_smi) is None:
+            return "nvml"  # neither works: NVML's error becomes the exported reason
+        log.warning("NVML cannot be initialised (%s); using %s", exc, nvidia_smi)
+        return "nvidia-smi"
+    pynvml.nvmlShutdown()
+    return "nvml"
 
 
 def register_reader(args: argparse.Namespace) -> RegisterReader | None:
