@@ -39,6 +39,7 @@ def test_wizard_reaches_the_review_with_the_answers(tmp_path: Path) -> None:
         _answer(child, "retention", "7d")
         child.expect("remote_write store", timeout=30)
         child.send("n")
+        _answer(child, "Vast.ai API key file", "")  # none: no Vast.ai exporter
         child.expect("Review", timeout=60)
         child.expect("Apply this", timeout=60)
         review = child.before

@@ -48,6 +48,7 @@ from dc_overview.prometheus.rules import Thresholds, write_rules
 from dc_overview.prometheus.targets import target_groups
 from tests.conftest import make_settings
 from tests.integration import test_exporters_vastai as vast_replay
+from tests.support import vastai_api
 from tests.support.processes import Daemon, free_port, start_daemon, wait_for_http
 from tests.support.stack import start_node_exporter, start_prometheus
 from tests.unit.exporters.fake_nvml import FakeNvml
@@ -176,11 +177,11 @@ def _nvml_h200(stack: ExitStack, work: Path) -> tuple[int, FakeNvml]:
 
 @contextmanager
 def _vastai(work: Path) -> Iterator[int]:
-    machines = vast_replay.ANSWERS[101]["machines"]["machines"]
+    machines = vastai_api.ANSWERS[101]["machines"]["machines"]
     with pytest.MonkeyPatch.context() as patch:
         patch.setitem(machines[1], "error_description", "disk /dev/nvme1n1 failing")
-        server = vast_replay.FakeVast()
-        server.modes[vast_replay.KEY_SPARE] = "401"
+        server = vastai_api.FakeVast()
+        server.modes[vastai_api.KEY_SPARE] = "401"
         threading.Thread(target=server.serve_forever, daemon=True).start()
         daemon: Daemon | None = None
         try:

@@ -79,6 +79,7 @@ def _review(plan: Plan) -> Table:
     table.add_row("remote_write", config.prometheus.remote_write.url
                   if config.prometheus.remote_write else "off")  # fmt: skip
     table.add_row("Grafana", "yes" if plan.shape.include_grafana else "not available")
+    table.add_row("Vast.ai exporter", "yes" if config.vastai.enabled else "off")
     table.add_row("network", f"{config.docker.network}"
                   f"{' (existing)' if plan.shape.network_external else ''}")  # fmt: skip
     table.add_row("images to build", ", ".join(plan.to_build) or "none")

@@ -15,7 +15,7 @@ from dc_overview.deploy.health import container_status
 from dc_overview.deploy.quickstart import Plan, make_plan, saved_config
 from dc_overview.settings import DEFAULT_CONFIG_DIR
 
-SERVICES = ("dc-overview", "prometheus", "grafana", "cryptolabs-proxy")
+SERVICES = ("dc-overview", "prometheus", "grafana", "cryptolabs-proxy", "vastai-exporter")
 
 
 def _plan(state: CliState, pull: bool = False) -> Plan:
@@ -47,6 +47,8 @@ def status(state: CliState) -> None:
         value = container_status(name)
         if name == "grafana" and not plan.shape.include_grafana:
             value = "not available (image cannot be pulled or built here)"
+        if name == "vastai-exporter" and not plan.config.vastai.enabled:
+            value = "not configured (vastai.api_keys_file)"
         table.add_row(name, value)
     console.print(table)
 

@@ -7,6 +7,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from dc_overview.deploy import vastai
 from dc_overview.deploy.config import QuickstartConfig
 from dc_overview.deploy.engine import DockerError, docker_binary
 from dc_overview.fsutil import atomic_write
@@ -144,6 +145,10 @@ def render_compose(config: QuickstartConfig, config_dir: Path, shape: StackShape
         alertmanager_uid=ALERTMANAGER_UID,
         ipmi_monitor_data=shape.ipmi_monitor_data,
         ipmi_monitor_view=IPMI_MONITOR_VIEW,
+        vastai=config.vastai.enabled,
+        vastai_command=vastai.exporter_command(config.vastai),
+        vastai_port=vastai.PORT,
+        vastai_keys_file=str(config_dir / "secrets" / vastai.KEYS_SECRET),
     )
 
 

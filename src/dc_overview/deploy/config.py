@@ -15,6 +15,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from dc_overview import __version__
 from dc_overview.alerting.receivers import AlertsConfig
+from dc_overview.deploy.vastai import VastaiConfig
 from dc_overview.inventory.errors import FieldError, ValidationFailed
 from dc_overview.inventory.validation import Name, Port, check_address
 from dc_overview.settings import duration_seconds
@@ -217,6 +218,11 @@ class QuickstartConfig(Strict):
     alerts: AlertsConfig = Field(
         default_factory=AlertsConfig,
         description="Alert rule thresholds and, optionally, Alertmanager receivers.",
+    )
+    vastai: VastaiConfig = Field(
+        default_factory=VastaiConfig,
+        description="The stack's Vast.ai exporter: balance, machines and earnings of your "
+        "Vast.ai accounts (runs only with `api_keys_file` set).",
     )
     # With IPMI Monitor on this host: import its servers and SSH keys once the stack is up.
     import_from_ipmi: bool = Field(

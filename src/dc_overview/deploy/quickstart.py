@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from dc_overview.alerting.config import give_to, remove_alertmanager, write_alertmanager
-from dc_overview.deploy import builds
+from dc_overview.deploy import builds, vastai
 from dc_overview.deploy.compose import (
     ALERTMANAGER_UID,
     COMPOSE_FILE,
@@ -64,6 +64,8 @@ class Plan:
             names.append("cryptolabs-proxy")
         if self.config.alerts.alertmanager_enabled:
             names.append("alertmanager")
+        if self.config.vastai.enabled:
+            names.append(vastai.SERVICE)
         return names
 
 
@@ -195,6 +197,7 @@ def _write_files(plan: Plan) -> None:
         target_file = settings.targets_dir / f"{job}.json"
         if not target_file.exists():
             atomic_write(target_file, "[]\n")
+    vastai.write_vastai_files(config.vastai, config_dir, settings.targets_dir)
     _write_grafana_provisioning(config, config_dir)
     _write_monitoring(config, config_dir, settings.prometheus_dir / "rules")
     write_compose(config, config_dir, plan.shape)

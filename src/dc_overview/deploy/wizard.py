@@ -48,6 +48,7 @@ def ask_config(defaults: QuickstartConfig, *, ipmi_monitor: bool = False) -> dic
     _ask_network(data, defaults)
     _ask_tls(data, defaults)
     _ask_prometheus(data, defaults)
+    _ask_vastai(data, defaults)
     return data
 
 
@@ -92,3 +93,14 @@ def _ask_prometheus(data: dict, defaults: QuickstartConfig) -> None:
         prometheus["remote_write"] = remote
     else:
         prometheus["remote_write"] = None
+
+
+def _ask_vastai(data: dict, defaults: QuickstartConfig) -> None:
+    """Optional: a file of Vast.ai API keys turns the stack's vastai-exporter on."""
+    path = _ask(
+        questionary.text(
+            "Vast.ai API key file, 'name:key' lines, chmod 600 (empty: no Vast.ai exporter):",
+            default=defaults.vastai.api_keys_file or "",
+        )
+    )
+    data["vastai"]["api_keys_file"] = path.strip() or None

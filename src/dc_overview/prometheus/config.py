@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dc_overview.fsutil import atomic_write
-from dc_overview.prometheus.targets import JOBS
+from dc_overview.prometheus.targets import JOBS, STACK_FILES
 from dc_overview.settings import Settings, duration_seconds
 from dc_overview.templating import render
 
@@ -29,6 +29,7 @@ def render_prometheus_config(settings: Settings) -> str:
         self_target=settings.prometheus_self_target,
         app_target=settings.app_scrape_target,
         jobs=JOBS,
+        stack_files=STACK_FILES,
         remote_write=_remote_write(settings),
         alertmanager_target=settings.alertmanager_target,
     )

@@ -18,6 +18,9 @@ JOB_BY_EXPORTER: dict[str, str] = {
     "vastai": "vastai",
 }
 JOBS: tuple[str, ...] = tuple(JOB_BY_EXPORTER.values())
+# Exporters that run inside the stack (not on an inventory server) get target files of their own,
+# `targets/<job>.stack.json`, written by the quickstart; the inventory writer never touches them.
+STACK_FILES: dict[str, str] = {JOB_BY_EXPORTER["vastai"]: "vastai.stack.json"}
 
 
 def host_port(host: str, port: int) -> str:
@@ -62,11 +65,18 @@ class TargetPublisher:
         return changed
 
     def read(self) -> dict[str, list[dict]]:
-        """What Prometheus is told right now, per job."""
+        """What Prometheus is told right now, per job (the stack's own targets included)."""
         result = {}
         for job in JOBS:
-            try:
-                result[job] = json.loads(self.file_for(job).read_text())
-            except FileNotFoundError:
-                result[job] = []
+            stack_file = self.targets_dir / STACK_FILES[job] if job in STACK_FILES else None
+            result[job] = _groups_in(self.file_for(job)) + _groups_in(stack_file)
         return result
+
+
+def _groups_in(path: Path | None) -> list[dict]:
+    if path is None:
+        return []
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return []
