@@ -125,6 +125,9 @@ def test_first_deploy_installs_verifies_and_prometheus_scrapes(env: Env) -> None
         node = server.exporter("node")
         assert node.installed and node.enabled and node.version == "1.5.0", name
     assert env.node_targets() == {"w1", "w2", "w3"}
+    statuses = {n: env.services.fleet.find_by_name(n) for n in ("w1", "w2", "w3")}
+    assert {n: s.status for n, s in statuses.items()} == {"w1": "ok", "w2": "ok", "w3": "failed"}
+    assert all(s.last_seen is not None for s in statuses.values()), "contact time recorded"
     wait_until(
         lambda: env.up_in_prometheus("node") == {"w1": "up", "w2": "up", "w3": "up"},
         60,
@@ -169,7 +172,9 @@ def test_busy_port_worker_gets_no_dc_exporter_and_a_reason(env: Env) -> None:
 def test_second_deploy_changes_nothing(env: Env) -> None:
     w1 = env.worker("w1")
     before = w1.sh(f"systemctl show -p InvocationID --value {UNIT}")
-    revision = env.services.fleet.revision()
+    exporters = {n: env.services.fleet.find_by_name(n).exporters for n in ("w1", "w2")}
+    targets = {p: (p.read_bytes(), p.stat().st_mtime_ns)
+               for p in env.services.settings.targets_dir.glob("*.json")}  # fmt: skip
     job = env.deploy(["w1", "w2"])
     assert [h.stage for h in job.hosts.values()] == ["done", "done"]
     for host in job.hosts.values():
@@ -177,7 +182,10 @@ def test_second_deploy_changes_nothing(env: Env) -> None:
     assert job.hosts["w2"].exporters["dc"].startswith("unchanged")
     assert job.hosts["w1"].exporters["dc"].startswith("skipped: no NVIDIA GPU")
     assert w1.sh(f"systemctl show -p InvocationID --value {UNIT}") == before
-    assert env.services.fleet.revision() == revision
+    # The inventory's exporters and Prometheus's target files are untouched; only the time of
+    # contact (last_seen) moved.
+    assert {n: env.services.fleet.find_by_name(n).exporters for n in exporters} == exporters
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in targets} == targets
 
 
 def test_regenerated_host_key_is_refused_and_nothing_installed(env: Env) -> None:
@@ -203,11 +211,13 @@ def test_regenerated_host_key_is_refused_and_nothing_installed(env: Env) -> None
     assert w4.sh("ls /opt/dc-overview 2>&1 || true").count("No such file") == 1
     assert w4.sh(f"test -e /etc/systemd/system/{UNIT} && echo yes || echo no").strip() == "no"
     assert "w4" not in env.node_targets()
+    assert env.services.fleet.find_by_name("w4").status == "host key changed"
     # The operator re-trusts the host; then the deploy goes through.
     trusted = env.cli("hosts", "trust", "w4", "--yes")
     assert trusted.returncode == 0, trusted.stdout + trusted.stderr
     assert new in trusted.stdout
     assert env.deploy(["w4"]).hosts["w4"].stage == "done"
+    assert env.services.fleet.find_by_name("w4").status == "ok"
 
 
 def test_password_bootstraps_a_key_and_is_not_kept(env: Env) -> None:
@@ -272,4 +282,10 @@ def test_worker_stopped_during_the_run_fails_with_reason_others_succeed(env: Env
     message = job.hosts["w1"].message
     assert any(reason in message for reason in reasons), message
     assert job.hosts["w2"].stage == "done" and job.hosts["w4"].stage == "done"
+    assert env.services.fleet.find_by_name("w1").status == "failed"  # reached, then lost
+    gone = Job.create("deploy", ["w1"])
+    asyncio.run(run_job(env.services, gone, DeployOptions(node_exporter_source=Path(NODE_BINARY),
+                                                          connect_timeout=5)))  # fmt: skip
+    assert gone.hosts["w1"].stage == "failed"
+    assert env.services.fleet.find_by_name("w1").status == "unreachable"
     assert require_binary("docker")

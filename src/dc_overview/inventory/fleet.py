@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -11,7 +12,13 @@ from sqlalchemy.orm import Session
 
 from dc_overview.inventory.db import Database
 from dc_overview.inventory.errors import NotFound, ValidationFailed
-from dc_overview.inventory.models import EXPORTER_KINDS, Exporter, Server, SshKey
+from dc_overview.inventory.models import (
+    EXPORTER_KINDS,
+    SERVER_STATUSES,
+    Exporter,
+    Server,
+    SshKey,
+)
 from dc_overview.inventory.validation import (
     ExporterInput,
     ServerCreate,
@@ -87,6 +94,18 @@ class FleetService:
             bump_revision(session)
         self._notify()
         return self.get(server_id)
+
+    def record_contact(self, server_id: int, status: str, seen: datetime | None) -> None:
+        """What the last deploy found: its outcome and, when it got in, the time of contact."""
+        if status not in SERVER_STATUSES:
+            raise ValueError(f"status {status!r} is not one of {SERVER_STATUSES}")
+        with self.db.session() as session:
+            server = _load(session, server_id)
+            server.status = status
+            if seen is not None:
+                server.last_seen = seen
+            _flush(session)
+            bump_revision(session)
 
     def delete(self, server_id: int) -> ServerView:
         server = self.get(server_id)

@@ -17,8 +17,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+# Server.status: the outcome of the last deploy or remove there ("unknown" before any).
+SERVER_STATUSES = ("unknown", "ok", "failed", "unreachable", "host key changed")
 EXPORTER_KINDS: dict[str, int] = {"node": 9100, "dc": 9835, "dcgm": 9400, "vastai": 8622}
-SERVER_STATUSES = ("unknown", "online", "offline", "error")
 ROLES = ("admin", "viewer")
 
 
@@ -73,6 +74,7 @@ class Server(Base):
     # The Vast.ai host daemon (vastai_kaalia) runs there: the vastai exporter applies (deploy).
     vastai_host: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     labels: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # How the last deploy went on this server (SERVER_STATUSES); last_seen: its last SSH contact.
     status: Mapped[str] = mapped_column(String(16), default="unknown")
     last_seen: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

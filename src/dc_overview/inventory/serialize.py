@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from dc_overview.inventory.models import ApiToken, Server, SshKey, User, as_utc
+from dc_overview.inventory.models import (
+    SERVER_STATUSES,
+    ApiToken,
+    Server,
+    SshKey,
+    User,
+    as_utc,
+)
 
 
 def _when(moment: datetime | None) -> str | None:
@@ -66,8 +73,17 @@ SERVER_SCHEMA = {
             "exporter (on the master) applies",
         },
         "labels": {"type": "object", "additionalProperties": _STR},
-        "status": _STR,
-        "last_seen": {"type": ["string", "null"], "format": "date-time"},
+        "status": {
+            "type": "string",
+            "enum": list(SERVER_STATUSES),
+            "description": "outcome of the last deploy or remove on this server; exporter "
+            "health comes from Prometheus (GET /api/prometheus/targets)",
+        },
+        "last_seen": {
+            "type": ["string", "null"],
+            "format": "date-time",
+            "description": "when a deploy last reached the server over SSH",
+        },
         "exporters": {"type": "object", "additionalProperties": EXPORTER_SCHEMA},
     },
 }

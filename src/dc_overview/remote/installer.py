@@ -12,6 +12,7 @@ import asyncio
 import shlex
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -38,7 +39,7 @@ from dc_overview.remote.ssh import (
     SshTarget,
     connect,
 )
-from dc_overview.remote.trust import HostTrust
+from dc_overview.remote.trust import HostKeyMismatch, HostTrust
 from dc_overview.remote.worker import WorkerFacts, probe
 from dc_overview.services import Services
 
@@ -148,10 +149,31 @@ class HostDeployer:
 
     async def run(self, name: str) -> None:
         server = await asyncio.to_thread(self.services.fleet.find_by_name, name)
+        seen: list[datetime] = []
+        try:
+            await self._run(server, seen)
+        except HostKeyMismatch:
+            status = "host key changed"
+            raise
+        except StepFailed:
+            status = "failed"
+            raise
+        except Exception:
+            status = "failed" if seen else "unreachable"
+            raise
+        else:
+            status = "failed" if self.job.hosts[name].stage == "failed" else "ok"
+        finally:
+            await asyncio.to_thread(self.services.fleet.record_contact, server.id, status,
+                                    seen[0] if seen else None)  # fmt: skip
+
+    async def _run(self, server: ServerView, seen: list[datetime]) -> None:
+        name = server.name
         self.job.update(name, "connecting")
         target = await asyncio.to_thread(ssh_target, self.services, server)
         session = await connect(target, self.trust, self.options.connect_timeout,
                                 on_new_key=lambda fp: self.job.pinned(name, fp))  # fmt: skip
+        seen.append(datetime.now(UTC))
         async with session:
             await session.check_sudo()
             self.job.update(name, "probing")
