@@ -17,7 +17,8 @@ from dc_overview.deploy.engine import DockerError, docker
 from tests.support.docker_engine import ensure_docker
 from tests.support.processes import cli_binary, free_port
 
-STACK_CONTAINERS = ("dc-overview", "prometheus", "grafana", "cryptolabs-proxy", "watchtower")
+STACK_CONTAINERS = ("dc-overview", "prometheus", "grafana", "cryptolabs-proxy", "watchtower",
+                    "vastai-exporter")  # fmt: skip
 TEST_PREFIX = "dcotest"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
