@@ -162,3 +162,19 @@ def test_keys_are_nowhere_but_in_the_secret_file(stack: VastStack) -> None:
     for where, text in places.items():
         for key in KEYS:
             assert key not in text and key[:16] not in text, f"an API key in the {where}"
+
+
+def test_rerun_without_key_file_removes_the_exporter_and_its_key_copy(stack: VastStack) -> None:
+    """Last: the stack without Vast.ai is the default one again."""
+    run = stack.run
+    run.configure(vastai={})
+    result, seconds = run.quickstart()
+    assert result.returncode == 0, result.stdout + result.stderr
+    print(f"quickstart re-run without Vast.ai: {seconds:.1f} s")
+    assert container_status(vastai.SERVICE) == "missing"
+    assert not (run.config_dir / "secrets" / vastai.KEYS_SECRET).exists()
+    assert vastai.SERVICE not in (run.config_dir / "docker-compose.yml").read_text()
+    stack_targets = run.config_dir / "prometheus" / "targets" / "vastai.stack.json"
+    assert json.loads(stack_targets.read_text()) == []
+    status = run.cli("status").stdout
+    assert "not configured" in next(line for line in status.splitlines() if vastai.SERVICE in line)
