@@ -34,6 +34,7 @@ from tests.support.quickstart import (
     prepare_engine,
     proxy_session,
     services_status,
+    volume_names,
 )
 
 pytestmark = pytest.mark.docker
@@ -51,6 +52,7 @@ class Installed:
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
     prepare_engine()
+    volumes_before = volume_names()
     ipmi.remove_stale()
     run = new_run(tmp_path_factory.mktemp("after-ipmi"))
     run.configure(import_from_ipmi=True)
@@ -66,6 +68,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
         left = ipmi.uninstall(run.network)
         assert down.returncode == 0, down.stdout + down.stderr
         assert leftovers(run.project) == [] and left == []
+        assert volume_names() - volumes_before == set(), "no volume left, anonymous ones too"
 
 
 def test_quickstart_detected_ipmi_monitor_and_imported_servers_and_keys(

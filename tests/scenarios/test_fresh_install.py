@@ -54,6 +54,7 @@ from tests.support.quickstart import (
     proxy_session,
     services_status,
     target_health,
+    volume_names,
 )
 
 pytestmark = pytest.mark.docker
@@ -74,6 +75,7 @@ class Fleet:
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     prepare_engine()
+    volumes_before = volume_names()
     run = new_run(tmp_path_factory.mktemp("fresh-install"), ADMIN_PASSWORD)
     run.configure(site_name="Example GPU datacenter")
     lab = None
@@ -92,6 +94,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
         down = run.cli("down", "--volumes")
         assert down.returncode == 0, down.stdout + down.stderr
         assert leftovers(run.project) == []
+        assert volume_names() - volumes_before == set(), "no volume left, anonymous ones too"
         workers = docker(["ps", "-a", "--filter", f"name={run.project}", "--format", "{{.Names}}"])
         networks = docker(["network", "ls", "--filter", f"name={run.network}", "-q"])
         assert (workers.split(), networks.split()) == ([], [])

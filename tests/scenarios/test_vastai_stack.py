@@ -36,6 +36,7 @@ from tests.support.quickstart import (
     prepare_engine,
     proxy_session,
     target_health,
+    volume_names,
 )
 
 pytestmark = pytest.mark.docker
@@ -73,6 +74,7 @@ def remove_container(name: str) -> None:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VastStack]:
     prepare_engine()
+    volumes_before = volume_names()
     run = new_run(tmp_path_factory.mktemp("vastai-stack"))
     keys = run.root / "vast-keys"
     keys.write_text(f"main:{vastai_api.KEY_MAIN}\nspare:{vastai_api.KEY_SPARE}\n")
@@ -91,6 +93,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VastStack]:
         down = run.cli("down", "--volumes")
         assert down.returncode == 0, down.stdout + down.stderr
         assert leftovers(run.project) == []
+        assert volume_names() - volumes_before == set(), "no volume left, anonymous ones too"
         left = docker(["ps", "-a", "--filter", f"name={run.project}", "--format", "{{.Names}}"])
         assert left.split() == []
         assert container_status(vastai.SERVICE) == "missing"

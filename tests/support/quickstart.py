@@ -153,3 +153,8 @@ def leftovers(project: str) -> list[str]:
                       else "{{.Name}}"])  # fmt: skip
         found += out.split()
     return found
+
+
+def volume_names() -> set[str]:
+    """Every volume on the engine, named or anonymous (compose labels only the named ones)."""
+    return set(docker(["volume", "ls", "-q"]).split())
