@@ -503,3 +503,18 @@ def test_server_health_summarises_its_scraped_exporters(
 ) -> None:
     row = ServerRow(server=None, jobs=dict(enumerate(states)), gpu_count=None, gpu_hottest=None)
     assert row.health == health
+
+
+def test_dashboard_points_vastai_hosts_at_the_exporter_until_it_is_scraped(
+    app: Flask, admin: FlaskClient
+) -> None:
+    services = services_of(app)
+    add_server(app, "cpu-01", "10.0.0.11")
+    assert 'id="vastai-hint"' not in admin.get("/").get_data(as_text=True)
+    add_server(app, "vast-01", "10.0.0.12", vastai_host=True)
+    page = admin.get("/").get_data(as_text=True)
+    assert 'id="vastai-hint"' in page and "vast-01 runs the Vast.ai host daemon" in page
+    assert "vastai.api_keys_file" in page and "cpu-01 run" not in page
+    stack_file = services.settings.targets_dir / "vastai.stack.json"  # the stack's exporter
+    stack_file.write_text('[{"targets": ["vastai-exporter:8622"], "labels": {}}]\n')
+    assert 'id="vastai-hint"' not in admin.get("/").get_data(as_text=True)

@@ -14,9 +14,11 @@ from flask.typing import ResponseReturnValue
 
 from dc_overview.inventory.errors import Conflict, ValidationFailed
 from dc_overview.inventory.models import Server
+from dc_overview.inventory.views import ServerView
 from dc_overview.prometheus.status import targets_with_health
 from dc_overview.prometheus.targets import JOB_BY_EXPORTER
 from dc_overview.remote.service import job_store
+from dc_overview.services import Services
 from dc_overview.web.context import current_user, services
 from dc_overview.web.dashboard import build_dashboard
 from dc_overview.web.ui_forms import (
@@ -53,14 +55,24 @@ def _require_admin() -> None:
 @bp.get("/")
 def dashboard() -> ResponseReturnValue:
     svc = services()
-    board = build_dashboard(svc.fleet.list_servers(), svc.prometheus)
+    servers = svc.fleet.list_servers()
+    board = build_dashboard(servers, svc.prometheus)
     return render_template(
         "dashboard.html",
         board=board,
         jobs=list(JOB_BY_EXPORTER.values()),
         prometheus_url=svc.settings.prometheus_url,
         deploy_jobs=job_store(svc).recent(),
+        vastai_unwatched=_vastai_hosts_without_exporter(svc, servers),
     )
+
+
+def _vastai_hosts_without_exporter(svc: Services, servers: list[ServerView]) -> list[str]:
+    """Servers deploy found running the Vast.ai host daemon, while nothing scrapes Vast.ai."""
+    hosts = [server.name for server in servers if server.vastai_host]
+    if not hosts or svc.targets.read()[JOB_BY_EXPORTER["vastai"]]:
+        return []
+    return hosts
 
 
 @bp.route("/servers/new", methods=["GET", "POST"])
