@@ -31,6 +31,19 @@ def make_settings(root: Path, **overrides) -> Settings:
     return Settings(**{**values, **overrides})
 
 
+def settings_for_prometheus(root: Path, prom_port: int, **overrides) -> Settings:
+    """Settings whose Prometheus runs on 127.0.0.1:`prom_port`, scraping every second."""
+    return make_settings(
+        root,
+        **{
+            "prometheus_url": f"http://127.0.0.1:{prom_port}/prometheus",
+            "prometheus_self_target": f"127.0.0.1:{prom_port}",
+            "scrape_interval": "1s",
+            **overrides,
+        },
+    )
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)

@@ -23,7 +23,6 @@ import re
 import shutil
 import subprocess
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -46,10 +45,10 @@ from dc_overview.inventory.models import Exporter, Server
 from dc_overview.prometheus.config import write_prometheus_config
 from dc_overview.prometheus.rules import Thresholds, write_rules
 from dc_overview.prometheus.targets import target_groups
-from tests.conftest import make_settings
+from tests.conftest import settings_for_prometheus
 from tests.integration import test_exporters_vastai as vast_replay
 from tests.support import vastai_api
-from tests.support.processes import Daemon, free_port, start_daemon, wait_for_http
+from tests.support.processes import Daemon, free_port, start_daemon, wait_for_http, wait_until
 from tests.support.stack import start_node_exporter, start_prometheus
 from tests.unit.exporters.fake_nvml import FakeNvml
 from tests.unit.exporters.helpers import capture, exporter_binary, make_pci_device, write_bar0
@@ -111,13 +110,7 @@ class Fleet:
         return data["result"] if data["resultType"] == "vector" else [data["result"]]
 
     def wait_for(self, check: Callable[[], object], timeout: float, what: str) -> object:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            result = check()
-            if result:
-                return result
-            time.sleep(0.5)
-        pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        return wait_until(check, timeout, what)
 
 
 def _dc_exporter(stack: ExitStack, name: str, work: Path, *args: str, env=None) -> int:
@@ -272,13 +265,7 @@ def running_fleet(work: Path) -> Iterator[Fleet]:
         servers, nvml = _start_exporters(stack, work)
         alertmanager, webhook = _alertmanager(stack, work)
         prom_port = free_port()
-        settings = make_settings(
-            work,
-            prometheus_url=f"http://127.0.0.1:{prom_port}/prometheus",
-            prometheus_self_target=f"127.0.0.1:{prom_port}",
-            scrape_interval="1s",
-            alertmanager_target=alertmanager,
-        )
+        settings = settings_for_prometheus(work, prom_port, alertmanager_target=alertmanager)
         for job, groups in target_groups(servers).items():
             atomic_write(settings.targets_dir / f"{job}.json", json.dumps(groups))
         atomic_write(settings.prometheus_token_view, "unused\n", mode=0o600)

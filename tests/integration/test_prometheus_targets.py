@@ -14,7 +14,7 @@ import requests
 
 from dc_overview.inventory.accounts import AccountService
 from dc_overview.inventory.db import Database
-from tests.conftest import make_settings
+from tests.conftest import settings_for_prometheus
 from tests.support.processes import Daemon, free_port, require_binary, wait_until
 from tests.support.stack import LiveServer, start_app, start_node_exporter, start_prometheus
 
@@ -41,12 +41,8 @@ class Stack:
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
     prom_port, app_port = free_port(), free_port()
-    settings = make_settings(
-        tmp_path,
-        prometheus_url=f"http://127.0.0.1:{prom_port}/prometheus",
-        prometheus_self_target=f"127.0.0.1:{prom_port}",
-        app_scrape_target=f"127.0.0.1:{app_port}",
-        scrape_interval="1s",
+    settings = settings_for_prometheus(
+        tmp_path, prom_port, app_scrape_target=f"127.0.0.1:{app_port}"
     )
     node, node_port = start_node_exporter(tmp_path / "logs")
     app = start_app(settings, app_port, tmp_path / "logs")

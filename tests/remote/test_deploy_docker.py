@@ -9,7 +9,6 @@ order on one lab; the last one stops w1 in the middle of a run.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import subprocess
 import threading
@@ -20,16 +19,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from dc_overview.bootstrap import prepare
 from dc_overview.remote.installer import DeployOptions, run_job
 from dc_overview.remote.jobs import Job
 from dc_overview.remote.ssh import SshError, SshTarget, bootstrap_key, connect
 from dc_overview.remote.trust import HostTrust
-from dc_overview.services import Services, build_services
-from tests.conftest import make_settings
-from tests.remote.lab import Lab, Worker, worker_image
-from tests.support.processes import Daemon, cli_binary, free_port, require_binary, wait_until
-from tests.support.stack import start_prometheus
+from tests.remote.master import Master, running_master
+from tests.support.processes import cli_binary, require_binary, wait_until
 
 pytestmark = pytest.mark.docker
 
@@ -39,16 +34,7 @@ DC_UNIT = "dc-overview-dc-exporter.service"
 
 
 @dataclass
-class Env:
-    lab: Lab
-    services: Services
-    prometheus: Daemon
-    prometheus_url: str
-    root: Path
-
-    def worker(self, name: str) -> Worker:
-        return next(w for w in self.lab.workers if w.name == name)
-
+class Env(Master):
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         settings = self.services.settings
         argv = [cli_binary(), "--config-dir", str(settings.config_dir),
@@ -61,10 +47,6 @@ class Env:
         options.setdefault("node_exporter_source", Path(NODE_BINARY))
         return asyncio.run(run_job(self.services, job, DeployOptions(**options)))
 
-    def node_targets(self) -> set[str]:
-        groups = json.loads((self.services.settings.targets_dir / "node.json").read_text())
-        return {g["labels"]["instance"] for g in groups}
-
     def up_in_prometheus(self, job: str) -> dict[str, str]:
         answer = requests.get(f"{self.prometheus_url}/api/v1/targets", timeout=5).json()
         return {
@@ -76,42 +58,12 @@ class Env:
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    image = worker_image()
     root = tmp_path_factory.mktemp("remote")
-    prom_port = free_port()
-    settings = make_settings(
-        root,
-        prometheus_url=f"http://127.0.0.1:{prom_port}/prometheus",
-        prometheus_self_target=f"127.0.0.1:{prom_port}",
-        scrape_interval="1s",
-    )
-    services = build_services(settings)
-    prepare(services)
-    lab = Lab()
-    prometheus = None
-    try:
-        lab.create_network()
-        key = services.keys.generate({"name": "lab"})
-        for name in ("w1", "w2", "w3", "w4"):
-            lab.start(name, image, key.public_key)
-        for worker in lab.workers:
-            lab.wait_ready(worker)
-            services.fleet.create(
-                {"name": worker.name, "server_ip": worker.ip, "ssh_key_id": key.id}
-            )
+    with running_master(root, {name: () for name in ("w1", "w2", "w3", "w4")}) as master:
         for name in ("w2", "w3"):
-            next(w for w in lab.workers if w.name == name).give_fake_gpu()
-        w3 = next(w for w in lab.workers if w.name == "w3")
-        w3.sh("systemd-run --unit squatter python3 -m http.server 9835")
-        prometheus = start_prometheus(
-            settings.prometheus_dir / "prometheus.yml", prom_port, root / "prom"
-        )
-        yield Env(lab, services, prometheus, settings.prometheus_url, root)
-    finally:
-        if prometheus:
-            prometheus.stop()
-        lab.destroy()
-        services.close()
+            master.worker(name).give_fake_gpu()
+        master.worker("w3").sh("systemd-run --unit squatter python3 -m http.server 9835")
+        yield Env(**vars(master))
 
 
 def test_first_deploy_installs_verifies_and_prometheus_scrapes(env: Env) -> None:

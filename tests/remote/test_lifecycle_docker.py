@@ -13,7 +13,6 @@ small scripts: one serves /metrics without node_exporter's families, one exits a
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 import shutil
 import subprocess
@@ -25,16 +24,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from dc_overview.bootstrap import prepare
 from dc_overview.inventory.serialize import server_dict
 from dc_overview.remote.dcgm import DcgmChoice, image_in_tarball
 from dc_overview.remote.installer import VASTAI_NOTE, DeployOptions, run_job
 from dc_overview.remote.jobs import Job
-from dc_overview.services import Services, build_services
-from tests.conftest import make_settings
-from tests.remote.lab import Lab, Worker, worker_image
-from tests.support.processes import Daemon, free_port, wait_until
-from tests.support.stack import start_prometheus
+from tests.remote.master import Master, running_master
+from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.docker
 
@@ -71,16 +66,8 @@ exit 3
 
 
 @dataclass
-class Env:
-    lab: Lab
-    services: Services
-    prometheus: Daemon
-    prometheus_url: str
+class Env(Master):
     artifacts: dict[str, Path]
-    public_key: str
-
-    def worker(self, name: str) -> Worker:
-        return next(w for w in self.lab.workers if w.name == name)
 
     def deploy(self, names: list[str], node: str = "A", **options) -> Job:
         job = Job.create("remove" if options.get("remove") else "deploy", names)
@@ -90,10 +77,6 @@ class Env:
 
     def node_version(self, name: str) -> str | None:
         return self.services.fleet.find_by_name(name).exporter("node").version
-
-    def node_targets(self) -> set[str]:
-        groups = json.loads((self.services.settings.targets_dir / "node.json").read_text())
-        return {g["labels"]["instance"] for g in groups}
 
     def scraped_version(self, instance: str) -> str | None:
         """node_exporter_build_info's version as Prometheus last scraped it from `instance`."""
@@ -125,7 +108,6 @@ def script(root: Path, name: str, text: str) -> Path:
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    image = worker_image()
     root = tmp_path_factory.mktemp("lifecycle")
     artifacts = {
         "A": NODE_BINARY,
@@ -133,44 +115,15 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         "broken-metrics": script(root, "broken-metrics", SERVES_OTHER_METRICS),
         "broken-start": script(root, "broken-start", EXITS_AT_ONCE),
     }
-    prom_port = free_port()
-    settings = make_settings(
-        root,
-        prometheus_url=f"http://127.0.0.1:{prom_port}/prometheus",
-        prometheus_self_target=f"127.0.0.1:{prom_port}",
-        scrape_interval="1s",
-    )
-    services = build_services(settings)
-    prepare(services)
-    lab = Lab()
-    prometheus = None
-    try:
-        lab.create_network()
-        key = services.keys.generate({"name": "lab"})
-        socket = ("-v", "/var/run/docker.sock:/var/run/docker.sock")
-        lab.start("u1", image, key.public_key)
-        lab.start("s1", image, key.public_key)
-        lab.start("d1", image, key.public_key, docker_args=socket)
-        for worker in lab.workers:
-            lab.wait_ready(worker)
-            services.fleet.create(
-                {"name": worker.name, "server_ip": worker.ip, "ssh_key_id": key.id}
-            )
-        d1 = next(w for w in lab.workers if w.name == "d1")
+    socket = ("-v", "/var/run/docker.sock:/var/run/docker.sock")
+    with running_master(root, {"u1": (), "s1": (), "d1": socket}) as master:
+        d1 = master.worker("d1")
         d1.give_fake_gpu()
         docker_cli = shutil.which("docker")
         assert docker_cli
         subprocess.run(["docker", "cp", "-L", docker_cli, f"{d1.container}:/usr/local/bin/docker"],
                        check=True, capture_output=True)  # fmt: skip
-        prometheus = start_prometheus(
-            settings.prometheus_dir / "prometheus.yml", prom_port, root / "prom"
-        )
-        yield Env(lab, services, prometheus, settings.prometheus_url, artifacts, key.public_key)
-    finally:
-        if prometheus:
-            prometheus.stop()
-        lab.destroy()
-        services.close()
+        yield Env(**vars(master), artifacts=artifacts)
 
 
 def test_upgrade_restarts_the_unit_with_the_new_version(env: Env) -> None:

@@ -58,12 +58,14 @@ def _env_config_dir() -> Path:
 
 def container_args(stack: Stack, args: list[str]) -> list[str]:
     """Host paths in `args` as the container sees them; a path it cannot see is refused."""
-    translated = []
-    for arg in args:
-        option, sep, value = arg.partition("=") if arg.startswith("--") else ("", "", arg)
-        translated.append(f"{option}{sep}{_container_path(stack, value)}" if sep or not option
-                          else arg)  # fmt: skip
-    return translated
+    return [_container_arg(stack, arg) for arg in args]
+
+
+def _container_arg(stack: Stack, arg: str) -> str:
+    if arg.startswith("--") and "=" in arg:
+        option, value = arg.split("=", 1)
+        return f"{option}={_container_path(stack, value)}"
+    return arg if arg.startswith("-") else _container_path(stack, arg)
 
 
 def _container_path(stack: Stack, value: str) -> str:
@@ -82,21 +84,21 @@ def _container_path(stack: Stack, value: str) -> str:
 def check_container(stack: Stack) -> None:
     """The running app container must be the one serving this config dir."""
     try:
-        mounts = json.loads(docker(["inspect", "--format", "{{json .Mounts}}", APP_CONTAINER]))
-        running = docker(["inspect", "--format", "{{.State.Running}}", APP_CONTAINER]).strip()
-    except (DockerError, ValueError) as exc:
+        container = json.loads(docker(["inspect", APP_CONTAINER]))[0]
+    except (DockerError, ValueError, IndexError) as exc:
         raise StackUnreachable(
             f"the stack in {stack.config_dir} keeps its inventory in the {APP_CONTAINER} "
             f"container, which cannot be reached ({exc}). Start it with `dc-overview start` "
             "(or `docker start dc-overview`); to use a local database instead pass --data-dir."
         ) from exc
+    mounts = container.get("Mounts") or []
     sources = {m.get("Source") for m in mounts if m.get("Destination") == str(CONTAINER_CONFIG_DIR)}
     if str(stack.config_dir) not in sources:
         raise StackUnreachable(
             f"the running {APP_CONTAINER} container belongs to another config dir "
             f"({', '.join(sorted(filter(None, sources))) or 'none'}), not {stack.config_dir}"
         )
-    if running != "true":
+    if not container.get("State", {}).get("Running"):
         raise StackUnreachable(
             f"the {APP_CONTAINER} container is stopped: `dc-overview start`, then run this again"
         )

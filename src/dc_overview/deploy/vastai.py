@@ -18,10 +18,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from dc_overview.alerting.receivers import check_secret_file
 from dc_overview.exporters.vastai.client import DEFAULT_API_URL, KeyFileError, load_accounts
 from dc_overview.fsutil import atomic_write, ensure_private_dir
+from dc_overview.inventory.models import EXPORTER_KINDS
 from dc_overview.prometheus.targets import JOB_BY_EXPORTER, STACK_FILES, host_port
 
 SERVICE = "vastai-exporter"
-PORT = 8622
+PORT = EXPORTER_KINDS["vastai"]
 KEYS_SECRET = "vastai_api_keys"
 KEYS_VIEW = f"/run/secrets/{KEYS_SECRET}"
 JOB = JOB_BY_EXPORTER["vastai"]

@@ -149,21 +149,15 @@ class HostDeployer:
 
     async def run(self, name: str) -> None:
         server = await asyncio.to_thread(self.services.fleet.find_by_name, name)
-        seen: list[datetime] = []
+        seen: list[datetime] = []  # the time of contact, once connected
+        error: BaseException | None = None
         try:
             await self._run(server, seen)
-        except HostKeyMismatch:
-            status = "host key changed"
+        except BaseException as exc:
+            error = exc
             raise
-        except StepFailed:
-            status = "failed"
-            raise
-        except Exception:
-            status = "failed" if seen else "unreachable"
-            raise
-        else:
-            status = "failed" if self.job.hosts[name].stage == "failed" else "ok"
         finally:
+            status = contact_status(error, bool(seen), self.job.hosts[name].stage)
             await asyncio.to_thread(self.services.fleet.record_contact, server.id, status,
                                     seen[0] if seen else None)  # fmt: skip
 
@@ -319,6 +313,15 @@ class HostDeployer:
             await self._mark(server, spec, None)
             self.job.update(server.name, **{spec.kind: "removed"})
         self.job.update(server.name, "done", "removed")
+
+
+def contact_status(error: BaseException | None, reached: bool, stage: str) -> str:
+    """Server.status after a deploy there: ok, failed, unreachable or host key changed."""
+    if isinstance(error, HostKeyMismatch):
+        return "host key changed"
+    if error is None:
+        return "failed" if stage == "failed" else "ok"
+    return "failed" if reached or isinstance(error, StepFailed) else "unreachable"
 
 
 async def run_job(services: Services, job: Job, options: DeployOptions) -> Job:
